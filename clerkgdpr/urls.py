@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from stores import views as store_views
+
+urlpatterns = [
+    path("", store_views.home, name="home"),
+    path("healthz", store_views.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("s/<slug:store_slug>/", include("customers.urls")),
+    path("admin/", admin.site.urls),
+]

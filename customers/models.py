@@ -1,0 +1,155 @@
+"""Store-schema data: everything tracked about one store's shoppers.
+
+These tables live in each store's own schema.  No foreign key points to a
+public table (staff are referred to by plain id), so a schema can be moved to
+another database node as a unit.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import OpClass
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Customer(models.Model):
+    customer_ref = models.CharField("customer id", max_length=255, null=True, blank=True)
+    email = models.CharField(max_length=254, null=True, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    attributes = models.JSONField(default=dict, blank=True, help_text="CRM fields")
+    # Keyed digests (HMAC-SHA256, store secret) of the normalised identifiers;
+    # match ledger and suppression rows without keeping identifiers in public.
+    email_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    customer_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer_ref"], name="customer_ref_unique"),
+        ]
+        indexes = [
+            # Exact and prefix search on the lowered e-mail (LIKE 'abc%').
+            models.Index(
+                OpClass(Lower("email"), name="text_pattern_ops"), name="customer_email_lower_idx"
+            ),
+            models.Index(
+                OpClass(Lower("name"), name="text_pattern_ops"), name="customer_name_lower_idx"
+            ),
+            models.Index(fields=["-last_seen"], name="customer_last_seen_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Customer #{self.pk}"
+
+
+class Visitor(models.Model):
+    visitor_ref = models.CharField("visitor id", max_length=128, unique=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    visit_count = models.PositiveIntegerField(default=1)
+    visit_days = models.PositiveIntegerField(default=1)
+    total_duration_seconds = models.PositiveIntegerField(default=0)
+    # Set by the retention policy; the nightly expiry deletes visitors past it.
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer", "-last_seen"], name="visitor_customer_idx"),
+            models.Index(fields=["expires_at"], name="visitor_expires_idx"),
+            models.Index(
+                OpClass(Lower("visitor_ref"), name="text_pattern_ops"), name="visitor_ref_lower_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visitor #{self.pk}"
+
+
+class PageView(models.Model):
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="page_views")
+    url = models.CharField(max_length=2000)
+    title = models.CharField(max_length=500, blank=True)
+    category = models.CharField(max_length=255, blank=True)
+    duration_seconds = models.PositiveIntegerField(default=0)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["visitor", "-occurred_at"], name="pageview_visitor_idx"),
+            models.Index(fields=["occurred_at"], name="pageview_occurred_idx"),
+        ]
+
+
+class ContentView(models.Model):
+    """A product (or other content) the visitor saw through the platform."""
+
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="content_views")
+    product_ref = models.CharField(max_length=128)
+    api = models.CharField(max_length=100, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["visitor", "-occurred_at"], name="contentview_visitor_idx"),
+            models.Index(fields=["occurred_at"], name="contentview_occurred_idx"),
+        ]
+
+
+class Click(models.Model):
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="clicks")
+    product_ref = models.CharField(max_length=128)
+    api = models.CharField("placement", max_length=100, blank=True)
+    position = models.PositiveIntegerField(null=True, blank=True)
+    external = models.BooleanField(default=False)
+    labels = models.JSONField(default=list, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["visitor", "-occurred_at"], name="click_visitor_idx"),
+            models.Index(fields=["occurred_at"], name="click_occurred_idx"),
+        ]
+
+
+class Product(models.Model):
+    product_ref = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=500)
+    price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    url = models.CharField(max_length=2000, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Order(models.Model):
+    """Kept after a forget, with customer, visitor and e-mail cleared (anonymous order)."""
+
+    order_ref = models.CharField(max_length=128, unique=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    visitor = models.ForeignKey(
+        Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    email = models.CharField(max_length=254, null=True, blank=True)
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    placed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer", "-placed_at"], name="order_customer_idx"),
+            models.Index(fields=["visitor", "-placed_at"], name="order_visitor_idx"),
+            models.Index(Lower("email"), name="order_email_lower_idx"),
+        ]
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product_ref = models.CharField(max_length=128)
+    quantity = models.PositiveIntegerField(default=1)
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=0)

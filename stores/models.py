@@ -1,0 +1,183 @@
+"""Public-schema tenancy: accounts, stores (tenants), staff and their access."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+SLUG_VALIDATOR = RegexValidator(
+    r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$",
+    "Use 3-40 lowercase letters, digits and hyphens, starting with a letter.",
+)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractUser):
+    """Console user; logs in with e-mail. ``is_staff`` marks platform staff."""
+
+    username = None
+    email = models.EmailField("e-mail address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+    objects = UserManager()
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Account(models.Model):
+    slug = models.SlugField(max_length=40, unique=True, validators=[SLUG_VALIDATOR])
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlatformProduct(models.Model):
+    """A platform feature a store uses; decides which sub-processors touch its data."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_store_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class Store(TenantMixin):
+    """A django-tenants tenant: all of its shoppers' data lives in its own schema."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="stores")
+    slug = models.SlugField(max_length=40, unique=True, validators=[SLUG_VALIDATOR])
+    name = models.CharField(max_length=200)
+    products = models.ManyToManyField(PlatformProduct, blank=True, related_name="stores")
+    # Data collection: what the store allows us to keep.
+    collect_emails = models.BooleanField(default=False)
+    crm_fields = models.JSONField(default=list, blank=True, help_text="Allowed CRM attribute names.")
+    track_browsing = models.BooleanField(default=True)
+    # Retention bounds for visitor data, in days (the policy picks within them).
+    retention_min_days = models.PositiveIntegerField(default=30)
+    retention_max_days = models.PositiveIntegerField(default=365)
+    # Key for HMAC digests of identifiers in the public schema; never shown or logged.
+    secret = models.CharField(max_length=64, default=new_store_secret, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["account__name", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(retention_min_days__lte=models.F("retention_max_days")),
+                name="store_retention_bounds_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(DomainMixin):
+    """Required by django-tenants; stores are routed by path (/s/<slug>/), not host."""
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    ANALYST = "analyst", "Analyst"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    # Empty means every store of the account.
+    stores = models.ManyToManyField(Store, blank=True, related_name="limited_memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="membership_unique_user_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.account} ({self.role})"
+
+    @property
+    def reads_personal_data(self) -> bool:
+        return self.role != Role.VIEWER
+
+    @property
+    def manages_store(self) -> bool:
+        return self.role in (Role.OWNER, Role.ADMIN)
+
+
+class ApiKey(models.Model):
+    """A store's API key pair; the private key is stored only as a hash."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="api_keys")
+    label = models.CharField(max_length=100, blank=True)
+    key = models.CharField(max_length=64, unique=True)
+    private_key_hash = models.CharField(max_length=128)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.store.slug}:{self.key[:8]}…"
+
+
+class SupportGrant(models.Model):
+    """Time-boxed, reasoned access of one platform staff member to one store's shopper data."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="support_grants")
+    staff_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="support_grants")
+    reason = models.CharField(max_length=500)
+    granted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["staff_user", "store", "expires_at"])]

@@ -1,0 +1,96 @@
+"""Writes to accounts, stores and staff.  Each function owns its transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+
+from stores.models import SLUG_VALIDATOR, Account, Domain, Membership, PlatformProduct, Role, Store, User
+
+
+def _validate_slug(slug: str, *, what: str) -> None:
+    try:
+        SLUG_VALIDATOR(slug)
+    except ValidationError:
+        raise ValidationError(
+            f"Invalid {what} slug {slug!r}: use 3-40 lowercase letters, digits and hyphens, "
+            "starting with a letter."
+        ) from None
+
+
+def account_create(*, slug: str, name: str) -> Account:
+    _validate_slug(slug, what="account")
+    if not name.strip():
+        raise ValidationError("The account needs a name.")
+    with transaction.atomic():
+        if Account.objects.filter(slug=slug).exists():
+            raise ValidationError(f"An account with slug {slug!r} already exists.")
+        return Account.objects.create(slug=slug, name=name.strip())
+
+
+def store_create(
+    *,
+    account: Account,
+    slug: str,
+    name: str,
+    product_codes: Iterable[str] = (),
+    collect_emails: bool = False,
+    crm_fields: Iterable[str] = (),
+    track_browsing: bool = True,
+) -> Store:
+    """Create the store row and its schema (migrated); on any failure neither remains."""
+    _validate_slug(slug, what="store")
+    if not name.strip():
+        raise ValidationError("The store needs a name.")
+    if Store.objects.filter(slug=slug).exists():
+        raise ValidationError(f"A store with slug {slug!r} already exists.")
+    codes = list(product_codes)
+    products = list(PlatformProduct.objects.filter(code__in=codes))
+    unknown = set(codes) - {p.code for p in products}
+    if unknown:
+        raise ValidationError(f"Unknown products: {', '.join(sorted(unknown))}.")
+    connection.set_schema_to_public()
+    store = Store(
+        account=account,
+        slug=slug,
+        name=name.strip(),
+        schema_name="store_" + slug.replace("-", "_"),
+        collect_emails=collect_emails,
+        crm_fields=sorted(set(crm_fields)),
+        track_browsing=track_browsing,
+    )
+    # django-tenants creates and migrates the schema in save(), and deletes the
+    # row and drops the schema again if that fails.
+    store.save(verbosity=0)
+    try:
+        with transaction.atomic():
+            Domain.objects.create(domain=f"{slug}.stores.local", tenant=store, is_primary=True)
+            store.products.set(products)
+    except Exception:
+        store.delete(force_drop=True)
+        raise
+    return store
+
+
+def staff_add(*, account: Account, email: str, role: str, password: str | None) -> Membership:
+    """Add a staff member to an account (creating the user if new)."""
+    if role not in Role.values:
+        raise ValidationError(f"Unknown role {role!r}: use one of {', '.join(Role.values)}.")
+    email = User.objects.normalize_email(email.strip()).lower()
+    validate_email(email)
+    with transaction.atomic():
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            if not password:
+                raise ValidationError("A new staff member needs a password.")
+            user = User.objects.create_user(email=email, password=password)
+        elif password:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        membership, _ = Membership.objects.update_or_create(
+            user=user, account=account, defaults={"role": role}
+        )
+    return membership

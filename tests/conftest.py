@@ -1,0 +1,194 @@
+"""Shared fixtures.
+
+The test database and its stores are made once per session (creating a
+store migrates its schema, about half a second each); every test then runs in
+a transaction that is rolled back, schemas included.
+
+Named users (healthchecks style): Alice owns Acme, Bob is Acme's analyst,
+Vera is Acme's viewer, Adam is Acme's admin limited to the outlet store,
+Charlie owns Globex and has no access to Acme, Sam is platform staff.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from stores.models import Role, Store, User
+from stores.services import account_create, staff_add, store_create
+
+PASSWORD = "correct-horse-battery"
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        acme = account_create(slug="acme", name="Acme Outdoor")
+        globex = account_create(slug="globex", name="Globex")
+        main = store_create(account=acme, slug="acme-main", name="Acme Main",
+                            product_codes=["search", "recommendations", "email"],
+                            collect_emails=True, crm_fields=["age", "city"])
+        outlet = store_create(account=acme, slug="acme-outlet", name="Acme Outlet",
+                              product_codes=["search"])
+        store_create(account=globex, slug="globex-shop", name="Globex Shop",
+                     product_codes=["search", "chat"], collect_emails=True)
+        staff_add(account=acme, email="alice@acme.example", role=Role.OWNER, password=PASSWORD)
+        staff_add(account=acme, email="bob@acme.example", role=Role.ANALYST, password=PASSWORD)
+        staff_add(account=acme, email="vera@acme.example", role=Role.VIEWER, password=PASSWORD)
+        adam = staff_add(account=acme, email="adam@acme.example", role=Role.ADMIN, password=PASSWORD)
+        adam.stores.set([outlet])
+        staff_add(account=globex, email="charlie@globex.example", role=Role.OWNER, password=PASSWORD)
+        User.objects.create_user(email="sam@platform.example", password=PASSWORD, is_staff=True)
+        del main
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test():
+    yield
+    connection.set_schema_to_public()
+
+
+def _user(email: str) -> User:
+    return User.objects.get(email=email)
+
+
+@pytest.fixture
+def alice(db):
+    return _user("alice@acme.example")
+
+
+@pytest.fixture
+def bob(db):
+    return _user("bob@acme.example")
+
+
+@pytest.fixture
+def vera(db):
+    return _user("vera@acme.example")
+
+
+@pytest.fixture
+def adam(db):
+    return _user("adam@acme.example")
+
+
+@pytest.fixture
+def charlie(db):
+    return _user("charlie@globex.example")
+
+
+@pytest.fixture
+def sam(db):
+    return _user("sam@platform.example")
+
+
+@pytest.fixture
+def store(db) -> Store:
+    """Acme Main: collects e-mails and the CRM fields age and city."""
+    return Store.objects.select_related("account").get(slug="acme-main")
+
+
+@pytest.fixture
+def outlet(db) -> Store:
+    """Acme Outlet: collects no e-mails and no CRM fields."""
+    return Store.objects.select_related("account").get(slug="acme-outlet")
+
+
+@pytest.fixture
+def foreign_store(db) -> Store:
+    """Globex Shop: another account's store."""
+    return Store.objects.select_related("account").get(slug="globex-shop")
+
+
+@pytest.fixture
+def in_store(store):
+    """Run the test body in Acme Main's schema."""
+    connection.set_tenant(store)
+    yield store
+    connection.set_schema_to_public()
+
+
+def login(client, user: User):
+    client.force_login(user)
+    return client
+
+
+# --- committed data and a real Celery worker -------------------------------------------
+
+
+def database_url() -> str:
+    db = settings.DATABASES["default"]
+    host = db["HOST"] or "127.0.0.1"
+    if host.startswith("/"):
+        return f"postgresql://{db['USER']}@/{db['NAME']}?host={host}&port={db['PORT'] or 5432}"
+    return f"postgresql://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def committed_store(django_db_setup, django_db_blocker):
+    """A fresh store whose data is committed (visible to a worker); dropped afterwards.
+
+    Use it instead of ``transactional_db``: that flushes every public table,
+    which would remove the session's stores.
+    """
+    from gdpr_dashboard.models import PrivacyRequest
+    from stores.models import Account
+
+    with django_db_blocker.unblock():
+        slug = f"live-{uuid.uuid4().hex[:8]}"
+        account = Account.objects.get(slug="acme")
+        store = store_create(account=account, slug=slug, name="Live store", collect_emails=True,
+                             crm_fields=["age", "city"], product_codes=["search"])
+        yield store
+        connection.set_schema_to_public()
+        PrivacyRequest.objects.filter(store=store).delete()
+        store.delete(force_drop=True)
+
+
+@pytest.fixture
+def celery_worker_process(django_db_setup):
+    """A real Celery worker (separate process) on the test database and this run's queues."""
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    log_path = BASE_DIR / "var" / f"test-worker-{os.getpid()}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "clerkgdpr", "worker", "-Q", "forget,maintenance",
+             "-c", "1", "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "ready" not in log_path.read_text() and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"worker exited early:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):
+    """Poll until predicate() is truthy (for work done by another process)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met within %.0fs" % timeout)
