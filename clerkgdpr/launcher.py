@@ -15,7 +15,14 @@ import subprocess
 import sys
 import time
 
-from clerkgdpr.runtime import BASE_DIR, VAR_DIR, ServiceUnavailable, check_database, check_redis, ensure_services
+from clerkgdpr.runtime import (
+    BASE_DIR,
+    VAR_DIR,
+    ServiceUnavailable,
+    check_database,
+    check_redis,
+    ensure_services,
+)
 
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = int(os.environ.get("PORT", "8000"))
@@ -37,7 +44,9 @@ def port_free(host: str, port: int) -> bool:
 def run_step(cmd: list[str], what: str) -> None:
     result = subprocess.run(cmd, cwd=BASE_DIR)
     if result.returncode != 0:
-        raise SystemExit(f"clerkgdpr: {what} failed (exit {result.returncode}); see the output above.")
+        raise SystemExit(
+            f"clerkgdpr: {what} failed (exit {result.returncode}); see the output above."
+        )
 
 
 def main() -> int:
@@ -51,7 +60,10 @@ def main() -> int:
         print(exc.code, file=sys.stderr)
         return 2
     if not port_free(HOST, PORT):
-        print(f"clerkgdpr: port {PORT} on {HOST} is in use; set PORT to another port.", file=sys.stderr)
+        print(
+            f"clerkgdpr: port {PORT} on {HOST} is in use; set PORT to another port.",
+            file=sys.stderr,
+        )
         return 2
     if embedded:
         print(f"Embedded servers running, data in {VAR_DIR}")
@@ -60,8 +72,12 @@ def main() -> int:
 
     children = [
         subprocess.Popen(manage("runserver", f"{HOST}:{PORT}", "--noreload"), cwd=BASE_DIR),
-        subprocess.Popen(celery("worker", "-Q", "forget,maintenance", "-c", "2", "-l", "INFO"), cwd=BASE_DIR),
-        subprocess.Popen(celery("beat", "-l", "INFO", "-s", str(VAR_DIR / "celerybeat-schedule")), cwd=BASE_DIR),
+        subprocess.Popen(
+            celery("worker", "-Q", "forget,maintenance", "-c", "2", "-l", "INFO"), cwd=BASE_DIR
+        ),
+        subprocess.Popen(
+            celery("beat", "-l", "INFO", "-s", str(VAR_DIR / "celerybeat-schedule")), cwd=BASE_DIR
+        ),
     ]
     stopping = False
 
@@ -73,8 +89,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     print(
         f"\n  clerkgdpr is running at http://{HOST}:{PORT}/\n"
-        "  log in as owner@demo.example / demo-password (also admin@, analyst@, viewer@demo.example;\n"
-        "  owner@other.example for the second account; staff@platform.example for /admin/)\n"
+        "  log in as owner@demo.example / demo-password\n"
+        "  (also admin@, analyst@, viewer@demo.example; owner@other.example for the\n"
+        "  second account; staff@platform.example for /admin/)\n"
         "  Ctrl-C stops everything.\n",
         flush=True,
     )

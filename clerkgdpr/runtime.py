@@ -31,8 +31,12 @@ class ServiceUnavailable(SystemExit):
 
 
 def start_embedded_postgres() -> str:
+    import logging
+
     import pgserver
 
+    # pgserver logs at INFO from atexit, after test runners closed their streams.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(VAR_DIR / "pgdata", cleanup_mode="stop")
     _handles.append(server)
@@ -61,7 +65,9 @@ def database_settings(url: str) -> dict:
     """Django DATABASES['default'] from a postgres:// URL (socket dir via ?host=)."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
-        raise ServiceUnavailable(f"DATABASE_URL must be a postgresql:// URL, got scheme {parts.scheme!r}")
+        raise ServiceUnavailable(
+            f"DATABASE_URL must be a postgresql:// URL, got scheme {parts.scheme!r}"
+        )
     query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
     return {
         "ENGINE": "django_tenants.postgresql_backend",
@@ -117,7 +123,9 @@ def check_redis(url: str) -> None:
         elif parts.scheme in ("redis", "rediss"):
             sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 3)
         else:
-            raise ServiceUnavailable(f"REDIS_URL must be redis:// or redis+socket://, got {parts.scheme!r}")
+            raise ServiceUnavailable(
+                f"REDIS_URL must be redis:// or redis+socket://, got {parts.scheme!r}"
+            )
         sock.close()
     except OSError as exc:
         raise ServiceUnavailable(

@@ -19,8 +19,12 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+SECRET_KEY = os.environ.get(
+    "DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789"
+)
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h
+]
 
 SHARED_APPS = [
     "django_tenants",
@@ -83,7 +87,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 DATABASES = {"default": database_settings(DATABASE_URL)}
 # One test database per checkout, so two work trees can test at once on one server.
 DATABASES["default"]["TEST"] = {
-    "NAME": "test_clerkgdpr_" + hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:8]
+    "NAME": "test_clerkgdpr_" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -28,15 +28,72 @@ from customers.models import (
 from stores.digests import identifier_digest
 from stores.models import Store
 
-FIRST = ["Anna", "Lars", "Sofie", "Jonas", "Mia", "Emil", "Clara", "Noah", "Ida", "Felix", "Lea",
-         "Oskar", "Maja", "Paul", "Freja", "Lukas", "Alma", "Ben", "Ella", "Karl"]
-LAST = ["Jensen", "Müller", "Nielsen", "Schmidt", "Hansen", "Fischer", "Larsen", "Weber",
-        "Andersen", "Wagner", "Petersen", "Becker", "Kristensen", "Hoffmann", "Møller"]
+FIRST = [
+    "Anna",
+    "Lars",
+    "Sofie",
+    "Jonas",
+    "Mia",
+    "Emil",
+    "Clara",
+    "Noah",
+    "Ida",
+    "Felix",
+    "Lea",
+    "Oskar",
+    "Maja",
+    "Paul",
+    "Freja",
+    "Lukas",
+    "Alma",
+    "Ben",
+    "Ella",
+    "Karl",
+]
+LAST = [
+    "Jensen",
+    "Müller",
+    "Nielsen",
+    "Schmidt",
+    "Hansen",
+    "Fischer",
+    "Larsen",
+    "Weber",
+    "Andersen",
+    "Wagner",
+    "Petersen",
+    "Becker",
+    "Kristensen",
+    "Hoffmann",
+    "Møller",
+]
 CITIES = ["Aarhus", "Berlin", "Copenhagen", "Hamburg", "Odense", "Munich", "Malmö", "Cologne"]
-APIS = ["search/search", "search/predictive", "recommendations/popular",
-        "recommendations/visitor/history", "recommendations/complementary", "email/recommendations"]
-WORDS = ["jacket", "boots", "tent", "mug", "kettle", "sneaker", "scarf", "backpack", "lamp",
-         "teapot", "socks", "pan", "knife", "bottle", "gloves", "hat"]
+APIS = [
+    "search/search",
+    "search/predictive",
+    "recommendations/popular",
+    "recommendations/visitor/history",
+    "recommendations/complementary",
+    "email/recommendations",
+]
+WORDS = [
+    "jacket",
+    "boots",
+    "tent",
+    "mug",
+    "kettle",
+    "sneaker",
+    "scarf",
+    "backpack",
+    "lamp",
+    "teapot",
+    "socks",
+    "pan",
+    "knife",
+    "bottle",
+    "gloves",
+    "hat",
+]
 BATCH = 5000
 
 
@@ -49,8 +106,12 @@ class Volume:
     products: int = 400
 
     def scaled(self, factor: float) -> Volume:
-        return Volume(*(max(1, int(v * factor)) for v in
-                        (self.customers, self.visitors, self.events, self.orders, self.products)))
+        return Volume(
+            *(
+                max(1, int(v * factor))
+                for v in (self.customers, self.visitors, self.events, self.orders, self.products)
+            )
+        )
 
 
 def seed_store(store: Store, *, volume: Volume, seed: int, now: datetime | None = None) -> dict:
@@ -143,28 +204,53 @@ def _seed_events(rng, visitors, product_refs, total, now) -> dict:
     pages, views, clicks = [], [], []
 
     def flush(force: bool = False) -> None:
-        for rows, model, name in ((pages, PageView, "page_views"), (views, ContentView, "content_views"),
-                                  (clicks, Click, "clicks")):
+        for rows, model, name in (
+            (pages, PageView, "page_views"),
+            (views, ContentView, "content_views"),
+            (clicks, Click, "clicks"),
+        ):
             if rows and (force or len(rows) >= BATCH):
                 model.objects.bulk_create(rows, batch_size=BATCH)
                 counts[name] += len(rows)
                 rows.clear()
 
     for _ in range(total):
-        visitor = visitors[min(len(visitors) - 1, int(rng.paretovariate(0.9)) - 1)] if rng.random() < .3 \
+        visitor = (
+            visitors[min(len(visitors) - 1, int(rng.paretovariate(0.9)) - 1)]
+            if rng.random() < 0.3
             else rng.choice(visitors)
+        )
         at = visitor.last_seen - timedelta(seconds=rng.randint(0, 86400 * 30))
         roll = rng.random()
         product = rng.choice(product_refs)
         if roll < 0.5:
             category = rng.choice(WORDS)
-            pages.append(PageView(visitor=visitor, url=f"/c/{category}/{product}", title=category.title(),
-                                  category=category, duration_seconds=rng.randint(3, 300), occurred_at=at))
+            pages.append(
+                PageView(
+                    visitor=visitor,
+                    url=f"/c/{category}/{product}",
+                    title=category.title(),
+                    category=category,
+                    duration_seconds=rng.randint(3, 300),
+                    occurred_at=at,
+                )
+            )
         elif roll < 0.8:
-            views.append(ContentView(visitor=visitor, product_ref=product, api=rng.choice(APIS), occurred_at=at))
+            views.append(
+                ContentView(
+                    visitor=visitor, product_ref=product, api=rng.choice(APIS), occurred_at=at
+                )
+            )
         else:
-            clicks.append(Click(visitor=visitor, product_ref=product, api=rng.choice(APIS),
-                                position=rng.randint(0, 11), occurred_at=at))
+            clicks.append(
+                Click(
+                    visitor=visitor,
+                    product_ref=product,
+                    api=rng.choice(APIS),
+                    position=rng.randint(0, 11),
+                    occurred_at=at,
+                )
+            )
         flush()
     flush(force=True)
     return counts
@@ -176,8 +262,15 @@ def _seed_orders(store, rng, customers, visitors, product_refs, prices, volume, 
         customer = rng.choice(customers) if customers and rng.random() < 0.8 else None
         visitor = rng.choice(visitors) if visitors and rng.random() < 0.6 else None
         placed = _when(rng, now)
-        orders.append(Order(order_ref=f"O{100000 + i}", customer=customer, visitor=visitor,
-                            email=customer.email if customer else None, placed_at=placed))
+        orders.append(
+            Order(
+                order_ref=f"O{100000 + i}",
+                customer=customer,
+                visitor=visitor,
+                email=customer.email if customer else None,
+                placed_at=placed,
+            )
+        )
     Order.objects.bulk_create(orders, batch_size=BATCH)
     for order in orders:
         total = Decimal(0)

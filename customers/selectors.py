@@ -33,7 +33,8 @@ def store_counts() -> dict[str, int]:
         if small:
             # Table names come from our own models, never from input.
             cursor.execute(
-                "SELECT " + ", ".join(f"(SELECT count(*) FROM {connection.ops.quote_name(t)})" for t in small)
+                "SELECT "
+                + ", ".join(f"(SELECT count(*) FROM {connection.ops.quote_name(t)})" for t in small)
             )
             estimates.update(zip(small, cursor.fetchone(), strict=True))
     return {name: int(estimates.get(table, 0)) for name, table in tables.items()}

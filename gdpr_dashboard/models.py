@@ -140,7 +140,7 @@ class AuditEvent(models.Model):
 
 
 class InventorySnapshot(models.Model):
-    """Per store, which data types it holds, with counts; refreshed by tasks, read by the dashboard."""
+    """Per store: which data types it holds, with counts. Tasks refresh it; the dashboard reads it."""
 
     store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="inventory")
     counts = models.JSONField(default=dict)

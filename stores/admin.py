@@ -1,7 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from stores.models import Account, ApiKey, Domain, Membership, PlatformProduct, Store, SupportGrant, User
+from stores.models import (
+    Account,
+    ApiKey,
+    Domain,
+    Membership,
+    PlatformProduct,
+    Store,
+    SupportGrant,
+    User,
+)
 
 
 @admin.register(User)

@@ -89,7 +89,9 @@ class Store(TenantMixin):
     products = models.ManyToManyField(PlatformProduct, blank=True, related_name="stores")
     # Data collection: what the store allows us to keep.
     collect_emails = models.BooleanField(default=False)
-    crm_fields = models.JSONField(default=list, blank=True, help_text="Allowed CRM attribute names.")
+    crm_fields = models.JSONField(
+        default=list, blank=True, help_text="Allowed CRM attribute names."
+    )
     track_browsing = models.BooleanField(default=True)
     # Retention bounds for visitor data, in days (the policy picks within them).
     retention_min_days = models.PositiveIntegerField(default=30)
@@ -135,7 +137,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "account"], name="membership_unique_user_account")
+            models.UniqueConstraint(
+                fields=["user", "account"], name="membership_unique_user_account"
+            )
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 
-from stores.models import SLUG_VALIDATOR, Account, Domain, Membership, PlatformProduct, Role, Store, User
+from stores.models import (
+    SLUG_VALIDATOR,
+    Account,
+    Domain,
+    Membership,
+    PlatformProduct,
+    Role,
+    Store,
+    User,
+)
 
 
 def _validate_slug(slug: str, *, what: str) -> None:

@@ -34,19 +34,34 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         acme = account_create(slug="acme", name="Acme Outdoor")
         globex = account_create(slug="globex", name="Globex")
-        main = store_create(account=acme, slug="acme-main", name="Acme Main",
-                            product_codes=["search", "recommendations", "email"],
-                            collect_emails=True, crm_fields=["age", "city"])
-        outlet = store_create(account=acme, slug="acme-outlet", name="Acme Outlet",
-                              product_codes=["search"])
-        store_create(account=globex, slug="globex-shop", name="Globex Shop",
-                     product_codes=["search", "chat"], collect_emails=True)
+        main = store_create(
+            account=acme,
+            slug="acme-main",
+            name="Acme Main",
+            product_codes=["search", "recommendations", "email"],
+            collect_emails=True,
+            crm_fields=["age", "city"],
+        )
+        outlet = store_create(
+            account=acme, slug="acme-outlet", name="Acme Outlet", product_codes=["search"]
+        )
+        store_create(
+            account=globex,
+            slug="globex-shop",
+            name="Globex Shop",
+            product_codes=["search", "chat"],
+            collect_emails=True,
+        )
         staff_add(account=acme, email="alice@acme.example", role=Role.OWNER, password=PASSWORD)
         staff_add(account=acme, email="bob@acme.example", role=Role.ANALYST, password=PASSWORD)
         staff_add(account=acme, email="vera@acme.example", role=Role.VIEWER, password=PASSWORD)
-        adam = staff_add(account=acme, email="adam@acme.example", role=Role.ADMIN, password=PASSWORD)
+        adam = staff_add(
+            account=acme, email="adam@acme.example", role=Role.ADMIN, password=PASSWORD
+        )
         adam.stores.set([outlet])
-        staff_add(account=globex, email="charlie@globex.example", role=Role.OWNER, password=PASSWORD)
+        staff_add(
+            account=globex, email="charlie@globex.example", role=Role.OWNER, password=PASSWORD
+        )
         User.objects.create_user(email="sam@platform.example", password=PASSWORD, is_staff=True)
         del main
     yield
@@ -147,8 +162,14 @@ def committed_store(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         slug = f"live-{uuid.uuid4().hex[:8]}"
         account = Account.objects.get(slug="acme")
-        store = store_create(account=account, slug=slug, name="Live store", collect_emails=True,
-                             crm_fields=["age", "city"], product_codes=["search"])
+        store = store_create(
+            account=account,
+            slug=slug,
+            name="Live store",
+            collect_emails=True,
+            crm_fields=["age", "city"],
+            product_codes=["search"],
+        )
         yield store
         connection.set_schema_to_public()
         PrivacyRequest.objects.filter(store=store).delete()
@@ -163,9 +184,27 @@ def celery_worker_process(django_db_setup):
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "clerkgdpr", "worker", "-Q", "forget,maintenance",
-             "-c", "1", "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "clerkgdpr",
+                "worker",
+                "-Q",
+                "forget,maintenance",
+                "-c",
+                "1",
+                "-l",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 30
@@ -191,4 +230,4 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError("condition not met within %.0fs" % timeout)
+    raise AssertionError(f"condition not met within {timeout:.0f}s")

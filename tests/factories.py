@@ -9,7 +9,16 @@ import factory
 from django.db import connection
 from django.utils import timezone
 
-from customers.models import Click, ContentView, Customer, Order, OrderLine, PageView, Product, Visitor
+from customers.models import (
+    Click,
+    ContentView,
+    Customer,
+    Order,
+    OrderLine,
+    PageView,
+    Product,
+    Visitor,
+)
 from stores.digests import identifier_digest
 
 

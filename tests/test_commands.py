@@ -20,8 +20,14 @@ def schema_exists(name: str) -> bool:
 
 def test_it_creates_an_account_and_a_store_with_its_schema(db):
     call_command("create_account", "newco", name="New Co")
-    call_command("create_store", "newco", "newco-shop", name="New Co Shop", products="search",
-                 collect_emails=True)
+    call_command(
+        "create_store",
+        "newco",
+        "newco-shop",
+        name="New Co Shop",
+        products="search",
+        collect_emails=True,
+    )
     store = Store.objects.get(slug="newco-shop")
     assert store.account.slug == "newco"
     assert store.collect_emails is True
@@ -29,7 +35,9 @@ def test_it_creates_an_account_and_a_store_with_its_schema(db):
     assert schema_exists("store_newco_shop")
 
 
-@pytest.mark.parametrize("slug", ["X", "has space", "1starts-with-digit", "a", "trailing-", "x" * 41])
+@pytest.mark.parametrize(
+    "slug", ["X", "has space", "1starts-with-digit", "a", "trailing-", "x" * 41]
+)
 def test_it_rejects_an_invalid_store_slug(db, slug):
     with pytest.raises(CommandError, match="Invalid store slug"):
         call_command("create_store", "acme", slug, name="Bad")
@@ -83,12 +91,20 @@ def test_it_rejects_an_invalid_email_for_staff(db, monkeypatch):
 
 
 def run(args, **env):
-    return subprocess.run([sys.executable, *args], cwd=BASE_DIR, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=60)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
 
 
 def test_it_names_an_unreachable_database_in_one_line():
-    result = run(["manage.py", "migrate_schemas"], DATABASE_URL="postgresql://postgres@127.0.0.1:1/nope")
+    result = run(
+        ["manage.py", "migrate_schemas"], DATABASE_URL="postgresql://postgres@127.0.0.1:1/nope"
+    )
     assert result.returncode != 0
     assert "DATABASE_URL=postgresql://postgres@127.0.0.1:1/nope" in result.stderr
     assert "Traceback" not in result.stderr

@@ -67,6 +67,8 @@ def test_it_lists_only_visible_stores_on_home(client, charlie):
 
 
 def test_it_logs_in_with_email_and_password(client, alice):
-    response = client.post("/login/", {"username": "alice@acme.example", "password": "correct-horse-battery"})
+    response = client.post(
+        "/login/", {"username": "alice@acme.example", "password": "correct-horse-battery"}
+    )
     assert response.status_code == 302
     assert client.get("/").status_code == 200

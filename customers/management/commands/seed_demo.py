@@ -10,16 +10,37 @@ from stores.services import account_create, staff_add, store_create
 
 DEMO_PASSWORD = "demo-password"
 ACCOUNTS = [
-    ("demo-retail", "Demo Retail", [
-        # slug, name, products, collect e-mails, CRM fields, track browsing
-        ("nordic-outdoor", "Nordic Outdoor", ["search", "recommendations", "email", "audience"],
-         True, ["age", "gender", "city"], True),
-        ("urban-shoes", "Urban Shoes", ["search", "recommendations"], True, [], True),
-        ("tea-house", "Tea House", ["search"], False, [], True),
-    ]),
-    ("other-brand", "Other Brand", [
-        ("kitchen-world", "Kitchen World", ["search", "recommendations", "chat"], True, ["city"], True),
-    ]),
+    (
+        "demo-retail",
+        "Demo Retail",
+        [
+            # slug, name, products, collect e-mails, CRM fields, track browsing
+            (
+                "nordic-outdoor",
+                "Nordic Outdoor",
+                ["search", "recommendations", "email", "audience"],
+                True,
+                ["age", "gender", "city"],
+                True,
+            ),
+            ("urban-shoes", "Urban Shoes", ["search", "recommendations"], True, [], True),
+            ("tea-house", "Tea House", ["search"], False, [], True),
+        ],
+    ),
+    (
+        "other-brand",
+        "Other Brand",
+        [
+            (
+                "kitchen-world",
+                "Kitchen World",
+                ["search", "recommendations", "chat"],
+                True,
+                ["city"],
+                True,
+            ),
+        ],
+    ),
 ]
 STAFF = [
     ("demo-retail", "owner@demo.example", Role.OWNER),
@@ -34,12 +55,19 @@ class Command(BaseCommand):
     help = "Create the demo accounts, stores and staff, and fill empty stores with demo data."
 
     def add_arguments(self, parser):
-        parser.add_argument("--scale", type=float, default=1.0,
-                            help="multiplies the default volume (2,000 customers, 5,000 visitors, "
-                                 "200,000 events, 10,000 orders per store)")
-        parser.add_argument("--seed", type=int, default=42, help="random seed (deterministic output)")
-        parser.add_argument("--if-empty", action="store_true",
-                            help="do nothing if any account exists already")
+        parser.add_argument(
+            "--scale",
+            type=float,
+            default=1.0,
+            help="multiplies the default volume (2,000 customers, 5,000 visitors, "
+            "200,000 events, 10,000 orders per store)",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=42, help="random seed (deterministic output)"
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing if any account exists already"
+        )
 
     def handle(self, *args, scale: float, seed: int, if_empty: bool, **options):
         if scale <= 0 or scale > 100:
@@ -51,11 +79,18 @@ class Command(BaseCommand):
         started = time.monotonic()
         for account_slug, account_name, stores in ACCOUNTS:
             account = Account.objects.filter(slug=account_slug).first() or account_create(
-                slug=account_slug, name=account_name)
+                slug=account_slug, name=account_name
+            )
             for slug, name, products, emails, crm, browsing in stores:
                 store = Store.objects.filter(slug=slug).first() or store_create(
-                    account=account, slug=slug, name=name, product_codes=products,
-                    collect_emails=emails, crm_fields=crm, track_browsing=browsing)
+                    account=account,
+                    slug=slug,
+                    name=name,
+                    product_codes=products,
+                    collect_emails=emails,
+                    crm_fields=crm,
+                    track_browsing=browsing,
+                )
                 connection.set_tenant(store)
                 has_data = Customer.objects.exists()
                 connection.set_schema_to_public()
@@ -63,13 +98,24 @@ class Command(BaseCommand):
                     self.stdout.write(f"  {slug}: has data, skipped")
                     continue
                 counts = seed_store(store, volume=volume, seed=seed)
-                self.stdout.write(f"  {slug}: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+                self.stdout.write(
+                    f"  {slug}: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+                )
         for account_slug, email, role in STAFF:
-            if not Membership.objects.filter(user__email=email, account__slug=account_slug).exists():
-                staff_add(account=Account.objects.get(slug=account_slug), email=email, role=role,
-                          password=DEMO_PASSWORD)
+            if not Membership.objects.filter(
+                user__email=email, account__slug=account_slug
+            ).exists():
+                staff_add(
+                    account=Account.objects.get(slug=account_slug),
+                    email=email,
+                    role=role,
+                    password=DEMO_PASSWORD,
+                )
         if not User.objects.filter(email="staff@platform.example").exists():
             User.objects.create_superuser(email="staff@platform.example", password=DEMO_PASSWORD)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready in {time.monotonic() - started:.1f}s. "
-            f"Log in as owner@demo.example / {DEMO_PASSWORD}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready in {time.monotonic() - started:.1f}s. "
+                f"Log in as owner@demo.example / {DEMO_PASSWORD}"
+            )
+        )
