@@ -140,7 +140,7 @@ class AuditEvent(models.Model):
 
 
 class InventorySnapshot(models.Model):
-    """Per store: which data types it holds, with counts. Tasks refresh it; the dashboard reads it."""
+    """Per store: which data types it holds, with counts. Tasks refresh it, the dashboard reads."""
 
     store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="inventory")
     counts = models.JSONField(default=dict)
