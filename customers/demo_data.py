@@ -178,9 +178,11 @@ def _seed(store: Store, rng: random.Random, volume: Volume, now: datetime) -> di
             customer = customers[i % len(customers)] if customers and i % 2 == 0 else None
             last_seen = _when(rng, now)
             visits = max(1, int(rng.paretovariate(1.3)))
+            ref = f"v-{store.slug[:4]}-{rng.getrandbits(48):012x}"
             visitors.append(
                 Visitor(
-                    visitor_ref=f"v-{store.slug[:4]}-{rng.getrandbits(48):012x}",
+                    visitor_ref=ref,
+                    visitor_digest=identifier_digest(store.secret, "visitor", ref),
                     customer=customer,
                     first_seen=last_seen - timedelta(days=rng.randint(0, 90)),
                     last_seen=last_seen,
@@ -268,6 +270,7 @@ def _seed_orders(store, rng, customers, visitors, product_refs, prices, volume, 
                 customer=customer,
                 visitor=visitor,
                 email=customer.email if customer else None,
+                email_digest=customer.email_digest if customer else "",
                 placed_at=placed,
             )
         )

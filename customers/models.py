@@ -45,6 +45,7 @@ class Customer(models.Model):
 
 class Visitor(models.Model):
     visitor_ref = models.CharField("visitor id", max_length=128, unique=True)
+    visitor_digest = models.CharField(max_length=64, blank=True, db_index=True)
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
     )
@@ -137,6 +138,7 @@ class Order(models.Model):
         Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
     email = models.CharField(max_length=254, null=True, blank=True)
+    email_digest = models.CharField(max_length=64, blank=True, db_index=True)
     total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     placed_at = models.DateTimeField()
 

@@ -34,3 +34,13 @@ def count_blocked(*, store: Store, kind: str, blocked: dict[str, int]) -> None:
         Suppression.objects.filter(store=store, identifier_kind=kind, digest=digest).update(
             blocked_count=F("blocked_count") + n
         )
+
+
+def forgotten_on(*, store: Store, kind: str, digest: str) -> datetime | None:
+    """When a subject with this identifier digest was forgotten in the store, if ever."""
+    return (
+        Suppression.objects.filter(store=store, identifier_kind=kind, digest=digest)
+        .order_by("-forgotten_at")
+        .values_list("forgotten_at", flat=True)
+        .first()
+    )

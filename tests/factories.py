@@ -45,6 +45,7 @@ class VisitorFactory(factory.django.DjangoModelFactory):
         model = Visitor
 
     visitor_ref = factory.Sequence(lambda n: f"visitor-{n:06d}")
+    visitor_digest = factory.LazyAttribute(lambda o: _digest("visitor", o.visitor_ref))
     customer = None
     first_seen = factory.LazyFunction(lambda: timezone.now() - timedelta(days=10))
     last_seen = factory.LazyFunction(timezone.now)
@@ -95,6 +96,8 @@ class OrderFactory(factory.django.DjangoModelFactory):
         model = Order
 
     order_ref = factory.Sequence(lambda n: f"O-{n:06d}")
+    email = None
+    email_digest = factory.LazyAttribute(lambda o: _digest("email", o.email))
     total = Decimal("39.80")
     placed_at = factory.LazyFunction(timezone.now)
 
