@@ -13,3 +13,6 @@ from clerkgdpr.runtime import ensure_services
 
 ensure_services()
 os.environ.setdefault("CELERY_KEY_PREFIX", f"clerkgdpr-test-{uuid.uuid4().hex[:8]}")
+# Playwright's sync API keeps an event loop running in the test thread; Django
+# would refuse ORM calls there. Tests only: the app itself never runs async.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

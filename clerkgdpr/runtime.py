@@ -89,23 +89,42 @@ def redact(url: str) -> str:
     return url
 
 
-def check_database(url: str) -> None:
-    """One readable line and exit if PostgreSQL is unreachable or lacks schemas."""
+def _connect(settings: dict, dbname: str):
     import psycopg
+
+    return psycopg.connect(
+        dbname=dbname,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        connect_timeout=5,
+        autocommit=True,
+    )
+
+
+def check_database(url: str) -> None:
+    """One readable line and exit if PostgreSQL is unreachable or lacks schemas.
+
+    A missing database on a reachable server is created (a fresh server works).
+    """
+    import psycopg
+    from psycopg import sql
 
     settings = database_settings(url)
     try:
-        with psycopg.connect(
-            dbname=settings["NAME"],
-            user=settings["USER"],
-            password=settings["PASSWORD"] or None,
-            host=settings["HOST"] or None,
-            port=settings["PORT"] or None,
-            connect_timeout=5,
-        ) as conn:
-            row = conn.execute("SELECT count(*) FROM information_schema.schemata").fetchone()
-            if row is None:
-                raise ServiceUnavailable("DATABASE_URL server has no schema support")
+        try:
+            conn = _connect(settings, settings["NAME"])
+        except psycopg.OperationalError as exc:
+            if "does not exist" not in str(exc) or settings["NAME"] == "postgres":
+                raise
+            with _connect(settings, "postgres") as admin:
+                admin.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings["NAME"]))
+                )
+            conn = _connect(settings, settings["NAME"])
+        with conn:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS public")
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ServiceUnavailable(

@@ -30,41 +30,53 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_test_environment, django_db_blocker):
+    """Create the test database (always: worker and browser tests use it without ``db``)."""
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
-        acme = account_create(slug="acme", name="Acme Outdoor")
-        globex = account_create(slug="globex", name="Globex")
-        main = store_create(
-            account=acme,
-            slug="acme-main",
-            name="Acme Main",
-            product_codes=["search", "recommendations", "email"],
-            collect_emails=True,
-            crm_fields=["age", "city"],
-        )
-        outlet = store_create(
-            account=acme, slug="acme-outlet", name="Acme Outlet", product_codes=["search"]
-        )
-        store_create(
-            account=globex,
-            slug="globex-shop",
-            name="Globex Shop",
-            product_codes=["search", "chat"],
-            collect_emails=True,
-        )
-        staff_add(account=acme, email="alice@acme.example", role=Role.OWNER, password=PASSWORD)
-        staff_add(account=acme, email="bob@acme.example", role=Role.ANALYST, password=PASSWORD)
-        staff_add(account=acme, email="vera@acme.example", role=Role.VIEWER, password=PASSWORD)
-        adam = staff_add(
-            account=acme, email="adam@acme.example", role=Role.ADMIN, password=PASSWORD
-        )
-        adam.stores.set([outlet])
-        staff_add(
-            account=globex, email="charlie@globex.example", role=Role.OWNER, password=PASSWORD
-        )
-        User.objects.create_user(email="sam@platform.example", password=PASSWORD, is_staff=True)
-        del main
+        db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        _create_session_stores()
     yield
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        # Servers and workers the tests started may not have closed their sessions yet.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        teardown_databases(db_cfg, verbosity=0)
+
+
+def _create_session_stores() -> None:
+    acme = account_create(slug="acme", name="Acme Outdoor")
+    globex = account_create(slug="globex", name="Globex")
+    store_create(
+        account=acme,
+        slug="acme-main",
+        name="Acme Main",
+        product_codes=["search", "recommendations", "email"],
+        collect_emails=True,
+        crm_fields=["age", "city"],
+    )
+    outlet = store_create(
+        account=acme, slug="acme-outlet", name="Acme Outlet", product_codes=["search"]
+    )
+    store_create(
+        account=globex,
+        slug="globex-shop",
+        name="Globex Shop",
+        product_codes=["search", "chat"],
+        collect_emails=True,
+    )
+    staff_add(account=acme, email="alice@acme.example", role=Role.OWNER, password=PASSWORD)
+    staff_add(account=acme, email="bob@acme.example", role=Role.ANALYST, password=PASSWORD)
+    staff_add(account=acme, email="vera@acme.example", role=Role.VIEWER, password=PASSWORD)
+    adam = staff_add(account=acme, email="adam@acme.example", role=Role.ADMIN, password=PASSWORD)
+    adam.stores.set([outlet])
+    staff_add(account=globex, email="charlie@globex.example", role=Role.OWNER, password=PASSWORD)
+    User.objects.create_user(email="sam@platform.example", password=PASSWORD, is_staff=True)
 
 
 @pytest.fixture(autouse=True)
@@ -231,3 +243,110 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout:.0f}s")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def committed_user(django_db_setup, django_db_blocker):
+    """Make committed staff users (visible to a live server); deleted afterwards.
+
+    ``committed_user(store.account, "owner")`` returns a user with PASSWORD.
+    """
+    made: list[User] = []
+
+    def make(account, role: str, *, email: str | None = None) -> User:
+        with django_db_blocker.unblock():
+            email = email or f"{role}-{uuid.uuid4().hex[:8]}@live.example"
+            user = staff_add(account=account, email=email, role=role, password=PASSWORD).user
+        made.append(user)
+        return user
+
+    yield make
+    with django_db_blocker.unblock():
+        User.objects.filter(pk__in=[u.pk for u in made]).delete()
+
+
+@pytest.fixture
+def live_console(django_db_setup):
+    """The console served by a real server process on the test database (for Playwright).
+
+    pytest-django's ``live_server`` needs ``transactional_db``, whose flush
+    would remove the session's stores; this serves committed data instead.
+    """
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    log_path = BASE_DIR / "var" / f"test-web-{os.getpid()}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "runserver",
+                f"127.0.0.1:{port}",
+                "--noreload",
+                "--insecure",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import urllib.request
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                pytest.fail(f"web server exited early:\n{log_path.read_text()[-3000:]}")
+            try:
+                return urllib.request.urlopen(f"{url}/healthz", timeout=1).status == 200
+            except OSError:
+                return False
+
+        wait_for(up, timeout=30)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium (``make browser``); Playwright never downloads a browser here."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+def browser_login(page, base_url: str, user: User) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
