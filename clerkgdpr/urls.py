@@ -12,3 +12,11 @@ urlpatterns = [
     path("s/<slug:store_slug>/", include("customers.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# --- store API (issue 5) ---
+from customers.api.urls import v1_urls, v2_urlpatterns  # noqa: E402
+
+urlpatterns += [
+    path("v2/", include(v2_urlpatterns)),
+    path("api/v1/", v1_urls),
+]
