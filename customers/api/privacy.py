@@ -127,8 +127,8 @@ def _forget_module():
 
 
 def forget_one(*, store: Store, api_key: ApiKey, kind: str, value: str) -> PrivacyRequest:
-    forget = _forget_module()
     checked_identifier(kind, value)
+    forget = _forget_module()
     return forget.forget_request_create(
         store=store, kind=kind, value=value, via=RequestVia.API, api_key=api_key
     )
@@ -137,9 +137,14 @@ def forget_one(*, store: Store, api_key: ApiKey, kind: str, value: str) -> Priva
 def forget_many(
     *, store: Store, api_key: ApiKey, subjects: list[tuple[str, str]]
 ) -> list[PrivacyRequest]:
+    for index, (kind, value) in enumerate(subjects):
+        try:
+            checked_identifier(kind, value)
+        except ApiError as exc:
+            exc.message = f"subjects.{index}: {exc.message}"
+            exc.errors = [{"index": index, "field": f"subjects.{index}", "message": exc.message}]
+            raise
     forget = _forget_module()
-    for kind, value in subjects:
-        checked_identifier(kind, value)
     return forget.forget_requests_create_bulk(
         store=store, subjects=subjects, via=RequestVia.API, api_key=api_key
     )
