@@ -25,6 +25,7 @@ not add visits; send events in time order for exact statistics.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -57,6 +58,7 @@ from customers.models import (
     Product,
     Visitor,
 )
+from gdpr_dashboard.models import Suppression
 from gdpr_dashboard.suppression import active_suppressions, count_blocked
 from stores.digests import identifier_digest
 from stores.models import Store
@@ -94,12 +96,20 @@ def _store_schema(store: Store) -> Iterator[None]:
 
 
 class _Suppressed:
-    """The store's suppression entries for the identifiers of one call (three queries)."""
+    """The store's suppression entries for the identifiers of one call.
+
+    One query when the store has no live suppression at all (the common case,
+    and the hot path of single tracking calls), else one per identifier kind.
+    """
 
     def __init__(self, store: Store, *, emails=(), customers=(), visitors=()):
         self.store = store
         self.digests: dict[tuple[str, str], str] = {}
-        self.since: dict[str, dict[str, datetime]] = {}
+        self.since: dict[str, dict[str, datetime]] = {"email": {}, "customer": {}, "visitor": {}}
+        self.blocked: dict[str, Counter] = defaultdict(Counter)
+        self.any = Suppression.objects.filter(store=store, lifted_at__isnull=True).exists()
+        if not self.any:
+            return
         for kind, values in (("email", emails), ("customer", customers), ("visitor", visitors)):
             wanted = {v for v in values if v}
             for v in wanted:
@@ -107,7 +117,6 @@ class _Suppressed:
             self.since[kind] = active_suppressions(
                 store=store, kind=kind, digests=[self.digests[(kind, v)] for v in wanted]
             )
-        self.blocked: dict[str, Counter] = defaultdict(Counter)
 
     def digest(self, kind: str, value: str | None) -> str:
         if not value:
@@ -122,6 +131,8 @@ class _Suppressed:
 
         ``at`` None means the record has no time of its own: it is blocked.
         """
+        if not self.any:
+            return False
         for kind, value in identifiers.items():
             if not value:
                 continue
@@ -138,6 +149,44 @@ class _Suppressed:
 
 
 # --- events ---------------------------------------------------------------------------
+
+# (column, PostgreSQL type) of the event tables, in the order of the row tuples.
+PAGE_VIEW_COLUMNS = (
+    ("visitor_id", "bigint"),
+    ("url", "varchar"),
+    ("title", "varchar"),
+    ("category", "varchar"),
+    ("duration_seconds", "integer"),
+    ("occurred_at", "timestamptz"),
+)
+CONTENT_VIEW_COLUMNS = (
+    ("visitor_id", "bigint"),
+    ("product_ref", "varchar"),
+    ("api", "varchar"),
+    ("occurred_at", "timestamptz"),
+)
+CLICK_COLUMNS = (
+    ("visitor_id", "bigint"),
+    ("product_ref", "varchar"),
+    ("api", "varchar"),
+    ("position", "integer"),
+    ("external", "boolean"),
+    ("labels", "jsonb"),
+    ("occurred_at", "timestamptz"),
+)
+
+
+def _insert_rows(model, columns: tuple[tuple[str, str], ...], rows: list[tuple]) -> None:
+    """COPY the rows in: the cheapest way into PostgreSQL for thousands of rows.
+
+    About ten times cheaper than bulk_create, where Django and the driver
+    prepare every value one by one; values stay parameters (no SQL text).
+    """
+    names = ", ".join(name for name, _ in columns)
+    table = model._meta.db_table
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _collected(store: Store, kind: str) -> bool:
@@ -200,37 +249,27 @@ def _write_events(store, events, suppressed: _Suppressed, result: IngestResult) 
 
     pages, views, clicks = [], [], []
     for e in events:
-        if e.kind in BROWSING_KINDS:
-            visitor_id = visitors[e.visitor]["id"]
-        if e.kind == "page":
-            pages.append(_page_view(visitor_id, e))
-        elif e.kind == "category":
-            pages.append(_category_view(visitor_id, e))
-        elif e.kind == "product":
-            views.append(
-                ContentView(
-                    visitor_id=visitor_id, product_ref=e.product, api=e.api, occurred_at=e.time
-                )
-            )
-        elif e.kind == "click":
-            clicks.append(
-                Click(
-                    visitor_id=visitor_id,
-                    product_ref=e.product,
-                    api=e.api,
-                    position=e.n,
-                    external=e.external,
-                    labels=e.labels,
-                    occurred_at=e.time,
-                )
-            )
-    for model, rows, name in (
-        (PageView, pages, "page_views"),
-        (ContentView, views, "content_views"),
-        (Click, clicks, "clicks"),
+        kind = e.kind
+        if kind == "page":
+            v = visitors[e.visitor]["id"]
+            pages.append((v, e.url, e.title, e.category, e.duration, e.time))
+        elif kind == "category":
+            v = visitors[e.visitor]["id"]
+            pages.append((v, e.url, e.category, e.category, 0, e.time))
+        elif kind == "product":
+            v = visitors[e.visitor]["id"]
+            views.append((v, e.product, e.api, e.time))
+        elif kind == "click":
+            v = visitors[e.visitor]["id"]
+            labels = json.dumps(e.labels) if e.labels else "[]"
+            clicks.append((v, e.product, e.api, e.n, e.external, labels, e.time))
+    for model, rows, name, columns in (
+        (PageView, pages, "page_views", PAGE_VIEW_COLUMNS),
+        (ContentView, views, "content_views", CONTENT_VIEW_COLUMNS),
+        (Click, clicks, "clicks", CLICK_COLUMNS),
     ):
         if rows:
-            model.objects.bulk_create(rows, batch_size=5000)
+            _insert_rows(model, columns, rows)
             result.stored[name] += len(rows)
 
     sales = [e for e in events if e.kind == "sale"]
@@ -242,27 +281,6 @@ def _write_events(store, events, suppressed: _Suppressed, result: IngestResult) 
             visitor_ids={ref: v["id"] for ref, v in visitors.items()},
             suppressed=suppressed,
         )
-
-
-def _page_view(visitor_id: int, e: PageEvent) -> PageView:
-    return PageView(
-        visitor_id=visitor_id,
-        url=e.url,
-        title=e.title,
-        category=e.category,
-        duration_seconds=e.duration,
-        occurred_at=e.time,
-    )
-
-
-def _category_view(visitor_id: int, e: CategoryEvent) -> PageView:
-    return PageView(
-        visitor_id=visitor_id,
-        url=e.url,
-        title=e.category,
-        category=e.category,
-        occurred_at=e.time,
-    )
 
 
 def _order_from_sale(e: SaleEvent) -> OrderIn:
@@ -473,8 +491,8 @@ def _orders_write(
             product_ref__in={line.id for o in orders for line in o.products}
         ).values_list("product_ref", "price")
     )
-    rows: dict[str, Order] = {}
-    lines: dict[str, list[OrderLine]] = {}
+    rows: dict[str, tuple] = {}
+    lines: dict[str, list[tuple]] = {}
     for o in orders:
         email = o.email if store.collect_emails else None
         if o.email and not store.collect_emails and result is not None:
@@ -485,40 +503,59 @@ def _orders_write(
                 result.dropped["suppressed"] += 1
             continue
         order_lines = [
-            OrderLine(
-                product_ref=line.id,
-                quantity=line.quantity,
-                price=line.price if line.price is not None else (prices.get(line.id) or 0),
+            (
+                line.id,
+                line.quantity,
+                line.price if line.price is not None else (prices.get(line.id) or Decimal(0)),
             )
             for line in o.products
         ]
-        rows[o.id] = Order(
-            order_ref=o.id,
-            customer_id=customer_ids.get(o.customer) if o.customer else None,
-            visitor_id=visitor_ids.get(visitor) if visitor else None,
-            email=email,
-            email_digest=suppressed.digest("email", email),
-            total=sum((line.price * line.quantity for line in order_lines), Decimal(0)),
-            placed_at=o.time,
+        rows[o.id] = (
+            o.id,
+            customer_ids.get(o.customer) if o.customer else None,
+            visitor_ids.get(visitor) if visitor else None,
+            email,
+            suppressed.digest("email", email),
+            sum((price * quantity for _, quantity, price in order_lines), Decimal(0)),
+            o.time,
         )
         lines[o.id] = order_lines
     if not rows:
         return 0
-    OrderLine.objects.filter(order__order_ref__in=list(rows)).delete()
-    created = Order.objects.bulk_create(
-        list(rows.values()),
-        update_conflicts=True,
-        unique_fields=["order_ref"],
-        update_fields=["customer", "visitor", "email", "email_digest", "total", "placed_at"],
-        batch_size=5000,
-    )
-    all_lines = []
-    for order in created:
-        for line in lines[order.order_ref]:
-            line.order_id = order.pk
-            all_lines.append(line)
-    OrderLine.objects.bulk_create(all_lines, batch_size=5000)
-    return len(created)
+    refs = sorted(rows)
+    order_table = Order._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {OrderLine._meta.db_table} WHERE order_id IN "
+            f"(SELECT id FROM {order_table} WHERE order_ref = ANY(%s))",
+            [refs],
+        )
+        cursor.execute(
+            f"INSERT INTO {order_table} "
+            "(order_ref, customer_id, visitor_id, email, email_digest, total, placed_at) "
+            "SELECT * FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::varchar[], "
+            "%s::varchar[], %s::numeric[], %s::timestamptz[]) ORDER BY 1 "
+            "ON CONFLICT (order_ref) DO UPDATE SET customer_id = EXCLUDED.customer_id, "
+            "visitor_id = EXCLUDED.visitor_id, email = EXCLUDED.email, "
+            "email_digest = EXCLUDED.email_digest, total = EXCLUDED.total, "
+            "placed_at = EXCLUDED.placed_at RETURNING order_ref, id",
+            [list(col) for col in zip(*(rows[r] for r in refs), strict=True)],
+        )
+        ids = dict(cursor.fetchall())
+    all_lines = [(ids[ref], *line) for ref in refs for line in lines[ref]]
+    if all_lines:
+        _insert_rows(OrderLine, ORDER_LINE_COLUMNS, all_lines)
+    if result is not None:
+        result.stored["order_lines"] += len(all_lines)
+    return len(rows)
+
+
+ORDER_LINE_COLUMNS = (
+    ("order_id", "bigint"),
+    ("product_ref", "varchar"),
+    ("quantity", "integer"),
+    ("price", "numeric"),
+)
 
 
 def orders_delete(*, store: Store, refs: list[str]) -> IngestResult:

@@ -131,7 +131,7 @@ def test_it_syncs_customers_orders_and_products(client, store, api_key):
             ],
         },
     )
-    assert r.json()["stored"] == {"orders": 1}
+    assert r.json()["stored"] == {"orders": 1, "order_lines": 1}
     connection.set_tenant(store)
     assert Customer.objects.get().attributes == {"age": 31, "city": "Aarhus"}
     assert Order.objects.get().total == 12
