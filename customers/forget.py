@@ -281,6 +281,7 @@ def forget_execute(*, request: PrivacyRequest) -> dict:
             locked.email_digest = sorted(found["email"])[0]
         if not locked.customer_digest and found["customer"]:
             locked.customer_digest = sorted(found["customer"])[0]
+        found["visitor"] = set(locked.visitor_digests)
         found["email"] |= {locked.email_digest} - {""}
         found["customer"] |= {locked.customer_digest} - {""}
         suppressed = _suppress(store=store, request=locked, found=found, now=now)
@@ -465,3 +466,24 @@ def forget_requests_sweep(*, stuck_after: timedelta | None = None) -> int:
     if ids:
         log.info("forget sweep: %d stuck request(s), %d re-queued", len(ids), sent)
     return sent
+
+
+# --- suppressions -------------------------------------------------------------------------
+
+
+def suppression_lift(*, suppression: Suppression, actor: User) -> Suppression:
+    """Let the subject's old data be synced again (owner's decision, audited)."""
+    with transaction.atomic():
+        locked = Suppression.objects.select_for_update().get(pk=suppression.pk)
+        if locked.lifted_at is None:
+            locked.lifted_at = timezone.now()
+            locked.lifted_by = actor
+            locked.save(update_fields=["lifted_at", "lifted_by"])
+            audit_record(
+                action="suppression.lifted",
+                store=locked.store,
+                actor=actor,
+                subject_kind=locked.identifier_kind,
+                detail={"suppression": locked.pk, "request": locked.request_id},
+            )
+    return locked
