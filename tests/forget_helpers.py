@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 
@@ -119,3 +120,126 @@ def schema_checksum(schema: str, *, exclude_where: dict[str, str] | None = None)
             )
             digest.update(f"{table}:{cursor.fetchone()[0]};".encode())
     return digest.hexdigest()
+
+
+# --- processes: workers, beat and a Redis of the test's own ---------------------------------
+
+
+def start_celery(args: list[str], *, env: dict, log_path, ready: str = "ready", timeout=30):
+    """Start ``celery -A clerkgdpr <args>`` and wait for ``ready`` in its log."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import BASE_DIR
+
+    log = open(log_path, "w")  # noqa: SIM115 - the child owns it for its life
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "clerkgdpr", *args],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + timeout
+    while ready not in log_path.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"celery {args[0]} not ready:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return proc
+
+
+def worker_args() -> list[str]:
+    return [
+        "worker",
+        "-Q",
+        "forget,maintenance",
+        "-c",
+        "1",
+        "-l",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+
+
+def kill_tree(proc, sig=None) -> None:
+    """SIGKILL a process and its children (a prefork worker's pool processes included)."""
+    import signal
+
+    import psutil
+
+    sig = sig or signal.SIGKILL
+    try:
+        parent = psutil.Process(proc.pid)
+        family = [*parent.children(recursive=True), parent]
+    except psutil.NoSuchProcess:
+        family = []
+    for p in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.send_signal(sig)
+    proc.wait(timeout=15)
+
+
+def stop(proc) -> None:
+    import subprocess
+
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            kill_tree(proc)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, to stop and start at will."""
+
+    def __init__(self, directory):
+        from tests.conftest import _free_port
+
+        self.port = _free_port()
+        self.directory = directory
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import socket
+        import subprocess
+        import time
+
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
