@@ -178,6 +178,37 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # so a second beat process does no harm.
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Staff console (issue 3) -----------------------------------------------------------
+# Profile and search addresses carry e-mails and visitor ids: redact them from
+# Django's request log and the development server's access log.
+LOGGING["filters"] = {
+    **LOGGING.get("filters", {}),
+    "redact_subjects": {"()": "clerkgdpr.log_redaction.RedactSubjectIdentifiers"},
+}
+LOGGING["handlers"]["console"]["filters"] = [
+    *LOGGING["handlers"]["console"].get("filters", []),
+    "redact_subjects",
+]
+# A logger's own filter runs before the record reaches any handler, Django's
+# default ones included (the "django" logger keeps its own console handler).
+LOGGING["loggers"]["django.request"] = {"level": "WARNING", "filters": ["redact_subjects"]}
+LOGGING["loggers"]["django.server"] = {
+    "handlers": ["console"],
+    "level": "INFO",
+    "filters": ["redact_subjects"],
+    "propagate": False,
+}
+
+# --- Forget pipeline (issue 4) ---------------------------------------------------------------
+# The sweeper re-queues forget requests stuck in received / queued / running
+# (lost broker message, killed worker) for longer than this.
+FORGET_STUCK_AFTER_SECONDS = float(os.environ.get("FORGET_STUCK_AFTER_SECONDS", "120"))
+FORGET_SWEEP_INTERVAL_SECONDS = float(os.environ.get("FORGET_SWEEP_INTERVAL_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE["forget-sweep"] = {
+    "task": "customers.tasks.forget_sweep",
+    "schedule": FORGET_SWEEP_INTERVAL_SECONDS,
+}
+
 # --- Store API (issue 5) ---
 # JSON errors, 413 and a last-resort error answer on /v2/ and /api/; outermost,
 # so it also covers failures in the other middleware.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterator
 
 from django.db import connection
 
 from customers.api.errors import ApiError
+from customers.forget import forget_request_create, forget_requests_create_bulk
 from customers.models import Click, ContentView, PageView, Visitor
 from customers.subjects import (
     SUBJECT_KINDS,
@@ -107,29 +107,9 @@ def info_stream(store: Store, subject: Subject) -> Iterator[str]:
         connection.set_schema_to_public()
 
 
-class ForgetUnavailable(ApiError):
-    def __init__(self):
-        super().__init__(
-            503,
-            "ForgetUnavailable",
-            "Forget requests cannot be taken right now; nothing was recorded. Retry later.",
-            retry_after=60,
-        )
-
-
-def _forget_module():
-    # The forget pipeline (customers.forget) is its own piece; until it is
-    # deployed, forget calls answer a documented 503 instead of failing.
-    try:
-        return importlib.import_module("customers.forget")
-    except ImportError:
-        raise ForgetUnavailable() from None
-
-
 def forget_one(*, store: Store, api_key: ApiKey, kind: str, value: str) -> PrivacyRequest:
     checked_identifier(kind, value)
-    forget = _forget_module()
-    return forget.forget_request_create(
+    return forget_request_create(
         store=store, kind=kind, value=value, via=RequestVia.API, api_key=api_key
     )
 
@@ -144,7 +124,6 @@ def forget_many(
             exc.message = f"subjects.{index}: {exc.message}"
             exc.errors = [{"index": index, "field": f"subjects.{index}", "message": exc.message}]
             raise
-    forget = _forget_module()
-    return forget.forget_requests_create_bulk(
+    return forget_requests_create_bulk(
         store=store, subjects=subjects, via=RequestVia.API, api_key=api_key
     )
