@@ -295,9 +295,13 @@ def _order_from_sale(e: SaleEvent) -> OrderIn:
 
 
 def _visitors_touch(store, events, customer_ids, suppressed) -> dict[str, dict]:
-    """Create missing visitors, lock them, add the events to their statistics.
+    """Create missing visitors and add the events to their statistics, in one statement.
 
-    Returns {visitor_ref: {"id", "customer_id"}} for every visitor of the events.
+    Each visitor's statistics within the batch are counted here; how the batch
+    joins the visitor's last activity (same visit, new visit, new day) is
+    decided in the upsert, against the row as it is when locked, so
+    concurrent batches for one visitor add up correctly. Returns
+    {visitor_ref: {"id", "customer_id"}} for every visitor of the events.
     """
     times: dict[str, list[datetime]] = defaultdict(list)
     links: dict[str, int] = {}
@@ -307,67 +311,65 @@ def _visitors_touch(store, events, customer_ids, suppressed) -> dict[str, dict]:
             links[e.visitor] = customer_ids[e.customer]
     if not times:
         return {}
-    refs = sorted(times)  # one order everywhere: concurrent batches cannot deadlock
-    table = Visitor._meta.db_table
+    rows = []
+    for ref in sorted(times):  # one order everywhere: concurrent batches cannot deadlock
+        ordered = sorted(times[ref])
+        visits, days, seconds = _batch_stats(ordered)
+        digest = suppressed.digest("visitor", ref)
+        rows.append(
+            (ref, digest, ordered[0], ordered[-1], 1 + visits, 1 + days, seconds, links.get(ref))
+        )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (visitor_ref, visitor_digest, first_seen, last_seen, "
-            "visit_count, visit_days, total_duration_seconds) "
-            "SELECT ref, digest, t, t, 0, 0, 0 "
-            "FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[]) AS d(ref, digest, t) "
-            "ORDER BY ref ON CONFLICT (visitor_ref) DO NOTHING",
-            [
-                refs,
-                [suppressed.digest("visitor", r) for r in refs],
-                [min(times[r]) for r in refs],
-            ],
-        )
-        cursor.execute(
-            f"SELECT id, visitor_ref, customer_id, last_seen, visit_count FROM {table} "
-            "WHERE visitor_ref = ANY(%s) ORDER BY id FOR UPDATE",
-            [refs],
-        )
-        rows = cursor.fetchall()
-        updates = []
-        found = {}
-        for pk, ref, customer_id, last_seen, visit_count in rows:
-            stats = _visit_stats(sorted(times[ref]), last_seen if visit_count else None)
-            customer_id = links.get(ref, customer_id)
-            found[ref] = {"id": pk, "customer_id": customer_id}
-            updates.append((pk, *stats, customer_id))
-        cols = list(zip(*updates, strict=True))
-        cursor.execute(
-            f"UPDATE {table} AS v SET first_seen = LEAST(v.first_seen, d.first), "
-            "last_seen = GREATEST(v.last_seen, d.last), "
-            "visit_count = v.visit_count + d.visits, visit_days = v.visit_days + d.days, "
-            "total_duration_seconds = v.total_duration_seconds + d.duration, "
-            "customer_id = d.customer "
-            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::int[], "
-            "%s::int[], %s::int[], %s::bigint[]) "
-            "AS d(id, first, last, visits, days, duration, customer) WHERE v.id = d.id",
-            [list(c) for c in cols],
-        )
-    return found
+        cursor.execute(VISITOR_UPSERT, [list(col) for col in zip(*rows, strict=True)])
+        return {ref: {"id": pk, "customer_id": cid} for ref, pk, cid in cursor.fetchall()}
 
 
-def _visit_stats(times: list[datetime], last_seen: datetime | None) -> tuple:
-    """(first, last, new visits, new visit days, added seconds) for sorted event times."""
+# A batch entirely older than the visitor's last activity (sent out of order)
+# only widens first_seen; one that starts within 30 minutes of it continues
+# the last visit (no new visit, the gap counts as duration).
+VISITOR_UPSERT = f"""
+INSERT INTO {Visitor._meta.db_table} AS v (visitor_ref, visitor_digest, first_seen, last_seen,
+    visit_count, visit_days, total_duration_seconds, customer_id)
+SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[],
+    %s::int[], %s::int[], %s::int[], %s::bigint[]) ORDER BY 1
+ON CONFLICT (visitor_ref) DO UPDATE SET
+    visit_count = v.visit_count + CASE
+        WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
+        WHEN EXCLUDED.first_seen > v.last_seen + interval '{VISIT_GAP.seconds} seconds'
+            THEN EXCLUDED.visit_count
+        ELSE EXCLUDED.visit_count - 1 END,
+    visit_days = v.visit_days + CASE
+        WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
+        WHEN (EXCLUDED.first_seen AT TIME ZONE 'UTC')::date
+            > (v.last_seen AT TIME ZONE 'UTC')::date THEN EXCLUDED.visit_days
+        ELSE EXCLUDED.visit_days - 1 END,
+    total_duration_seconds = v.total_duration_seconds + CASE
+        WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
+        WHEN EXCLUDED.first_seen > v.last_seen
+            AND EXCLUDED.first_seen <= v.last_seen + interval '{VISIT_GAP.seconds} seconds'
+            THEN EXCLUDED.total_duration_seconds
+                + floor(extract(epoch FROM EXCLUDED.first_seen - v.last_seen))::int
+        ELSE EXCLUDED.total_duration_seconds END,
+    first_seen = LEAST(v.first_seen, EXCLUDED.first_seen),
+    last_seen = GREATEST(v.last_seen, EXCLUDED.last_seen),
+    customer_id = COALESCE(EXCLUDED.customer_id, v.customer_id)
+RETURNING visitor_ref, id, customer_id
+"""
+
+
+def _batch_stats(times: list[datetime]) -> tuple[int, int, int]:
+    """Within sorted event times: (visits after the first, day changes, seconds in visits)."""
     visits = days = 0
-    duration = 0.0
-    previous = last_seen
-    for t in times:
-        if previous is not None and t <= previous:
-            continue  # out of order or same instant: no new visit
-        if previous is None or t - previous > VISIT_GAP:
+    seconds = 0.0
+    for previous, t in zip(times, times[1:], strict=False):
+        gap = t - previous
+        if gap > VISIT_GAP:
             visits += 1
-            if previous is None or t.date() != previous.date():
-                days += 1
         else:
-            duration += (t - previous).total_seconds()
-            if t.date() != previous.date():
-                days += 1
-        previous = t
-    return times[0], times[-1], visits, days, int(duration)
+            seconds += gap.total_seconds()
+        if t.date() != previous.date():
+            days += 1
+    return visits, days, int(seconds)
 
 
 def _customers_ensure(store, refs: dict[str, datetime], suppressed) -> dict[str, int]:
