@@ -177,3 +177,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Periodic work; every task here is idempotent and takes an advisory lock,
 # so a second beat process does no harm.
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- GDPR dashboard (issue 7) ---
+# Hourly catch-up of store inventories nobody asked to recount (store created in
+# the admin, a missed inventory_refresh_soon call, a lost message).
+CELERY_BEAT_SCHEDULE["inventory-refresh-stale"] = {
+    "task": "customers.tasks.inventory_refresh_stale",
+    "schedule": 60 * 60,
+}

@@ -10,5 +10,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("s/<slug:store_slug>/", include("customers.urls")),
+    # GDPR dashboard (/a/<account>/gdpr/...) and the public trust page (/trust/).
+    path("", include("gdpr_dashboard.urls")),
     path("admin/", admin.site.urls),
 ]
