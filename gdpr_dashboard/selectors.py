@@ -199,14 +199,30 @@ def subprocessor_rows(
             if stores:
                 row.reasons.append("used by every store (platform infrastructure)")
         else:
+            by_product: dict[str, list[str]] = {}
             for store in stores:
                 for product in store.products.all():
                     if product.code in sp_products:
-                        row.reasons.append(f"used by {product.name} in store {store.name}")
+                        by_product.setdefault(product.name, []).append(store.name)
+            for product_name, store_names in sorted(by_product.items()):
+                row.reasons.append(_reason(product_name, store_names))
         rows.append(row)
     # Used ones first, then by name: the account sees what touches its data at the top.
     rows.sort(key=lambda r: (not r.used, r.subprocessor.name.lower()))
     return rows
+
+
+REASON_STORES_SHOWN = 5
+
+
+def _reason(product_name: str, store_names: list[str]) -> str:
+    """'used by Search in store X', or a short list when many stores use the product."""
+    if len(store_names) == 1:
+        return f"used by {product_name} in store {store_names[0]}"
+    shown = ", ".join(store_names[:REASON_STORES_SHOWN])
+    more = len(store_names) - REASON_STORES_SHOWN
+    tail = f" and {more} more" if more > 0 else ""
+    return f"used by {product_name} in {len(store_names)} stores: {shown}{tail}"
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ def test_it_highlights_the_subprocessors_the_accounts_products_need(client, alic
     assert 'class="used"' in subprocessor_row(html, "Brevo")
     assert 'class="used"' in subprocessor_row(html, "AWS Frankfurt")
     assert 'class="unused"' in subprocessor_row(html, "Mistral AI")
-    assert "used by Search in store Acme Outlet" in html
+    assert "used by Search in 2 stores: Acme Main, Acme Outlet" in html
     assert "used by E-mail recommendations in store Acme Main" in html
 
 

@@ -1,0 +1,54 @@
+"""A real Chromium opens the GDPR dashboard and sees the green highlights and checks."""
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from customers.services import inventory_refresh
+from tests.conftest import browser_login
+from tests.factories import ClickFactory, CustomerFactory, VisitorFactory
+
+pytestmark = pytest.mark.browser
+
+OK_BG = "rgb(231, 246, 239)"  # --ok-bg in app.css
+
+
+def test_it_shows_green_subprocessors_and_checks(
+    page, live_console, committed_store, committed_user
+):
+    owner = committed_user(committed_store.account, "owner")
+    with tenant_context(committed_store):
+        customer = CustomerFactory(attributes={"city": "Lund"})
+        ClickFactory(visitor=VisitorFactory(customer=customer))
+    inventory_refresh(store=committed_store)
+
+    browser_login(page, live_console, owner)
+    dashboard = f"{live_console}/a/{committed_store.account.slug}/gdpr/"
+    # The account menu ("<ACCOUNT NAME> › GDPR") links here once the frame has it.
+    menu_link = page.locator(f'header a[href="/a/{committed_store.account.slug}/gdpr/"]')
+    if menu_link.count():
+        menu_link.first.click()
+    else:
+        page.goto(dashboard)
+    page.wait_for_url(dashboard)
+    assert page.locator("h1").inner_text() == "GDPR dashboard"
+
+    # The store uses Search: the search/ML compute provider is highlighted, the chat one is not.
+    scaleway = page.locator('tr[data-subprocessor="Scaleway GPU compute"]')
+    reasons = scaleway.locator("ul.reasons").inner_text()
+    assert "used by Search in" in reasons and "Live store" in reasons
+    cell = scaleway.locator("td").first
+    assert cell.evaluate("el => getComputedStyle(el).backgroundColor") == OK_BG
+    mistral = page.locator('tr[data-subprocessor="Mistral AI"] td').first
+    assert mistral.evaluate("el => getComputedStyle(el).backgroundColor") != OK_BG
+
+    store_block = page.locator(f'article[data-store="{committed_store.slug}"]')
+    for code in ["browsing", "preferences", "email", "crm"]:
+        item = store_block.locator(f'li[data-type="{code}"]')
+        assert item.locator(".mark").inner_text() == "✓", code
+        assert item.evaluate("el => getComputedStyle(el).backgroundColor") == OK_BG
+    orders = store_block.locator('li[data-type="orders"]')
+    assert orders.locator(".mark").inner_text() == "–"  # no orders yet: no check
+
+    page.click("text=Printable view")
+    page.wait_for_url(f"{dashboard}print/")
+    assert page.locator('tr[data-subprocessor="Scaleway GPU compute"]').count() == 1
