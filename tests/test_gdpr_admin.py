@@ -221,3 +221,21 @@ def test_it_announces_an_unchanged_save_to_nobody(
         )
     assert SubProcessorChange.objects.count() == before
     assert mail.outbox == []
+
+
+def test_it_emails_every_account_whose_stores_a_new_product_link_touches(
+    client, superuser_sam, django_capture_on_commit_callbacks
+):
+    aiven = SubProcessor.objects.get(name="Aiven")  # audience only: nobody uses it yet
+    search = PlatformProduct.objects.get(code="search")  # both Acme and Globex use search
+    data = subprocessor_post(aiven, data_categories='["CRM fields"]')
+    data["products"] = [*data["products"], search.pk]
+    login(client, superuser_sam)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:gdpr_dashboard_subprocessor_change", args=[aiven.pk]), data
+        )
+    assert response.status_code == 302
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@acme.example", "charlie@globex.example"]
+    assert "Changed: data categories, products." in mail.outbox[0].body
+    assert AuditEvent.objects.filter(action="subprocessor.change").count() == 2
