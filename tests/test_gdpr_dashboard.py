@@ -383,3 +383,18 @@ def test_it_does_not_count_subprocessors_removed_from_the_catalogue(client, alic
     SubProcessor.objects.filter(name="Brevo").update(removed_on=timezone.localdate())
     html = dashboard(client, alice).content.decode()
     assert 'data-subprocessor="Brevo"' not in html
+
+
+def test_it_shows_the_demo_data_as_seeded(client, db):
+    from django.core.management import call_command
+
+    call_command("seed_demo", scale=0.01, seed=7)
+    owner = Membership.objects.get(account__slug="demo-retail", role=Role.OWNER).user
+    html = dashboard(client, owner, slug="demo-retail").content.decode()
+    nordic = datatype_classes(html, "nordic-outdoor")
+    assert set(nordic.values()) == {"on"}  # collects everything, holds everything
+    tea = datatype_classes(html, "tea-house")
+    assert tea["email"] == "off" and tea["crm"] == "off"  # collects neither
+    assert tea["browsing"] == "on" and tea["orders"] == "on"
+    assert 'class="used"' in subprocessor_row(html, "Aiven")  # Nordic uses Audience
+    assert 'class="unused"' in subprocessor_row(html, "Mistral AI")  # chat: other brand only
