@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from customers import profile_views, search_views
 from stores import views as store_views
 
 urlpatterns = [
@@ -13,4 +14,16 @@ urlpatterns = [
     # GDPR dashboard (/a/<account>/gdpr/...) and the public trust page (/trust/).
     path("", include("gdpr_dashboard.urls")),
     path("admin/", admin.site.urls),
+    # Staff console (issue 3): top search and the article's /store/... addresses.
+    path("search", search_views.search, name="search"),
+    path(
+        "store/customer/<path:identifier>",
+        profile_views.current_store_customer,
+        name="store_customer",
+    ),
+    path(
+        "store/visitor/<path:visitor_ref>",
+        profile_views.current_store_visitor,
+        name="store_visitor",
+    ),
 ]

@@ -22,13 +22,11 @@ def test_it_shows_green_subprocessors_and_checks(
     inventory_refresh(store=committed_store)
 
     browser_login(page, live_console, owner)
-    dashboard = f"{live_console}/a/{committed_store.account.slug}/gdpr/"
-    # The account menu ("<ACCOUNT NAME> › GDPR") links here once the frame has it.
-    menu_link = page.locator(f'header a[href="/a/{committed_store.account.slug}/gdpr/"]')
-    if menu_link.count():
-        menu_link.first.click()
-    else:
-        page.goto(dashboard)
+    slug = committed_store.account.slug
+    dashboard = f"{live_console}/a/{slug}/gdpr/"
+    # From the account menu: "<ACCOUNT NAME> › GDPR".
+    page.click(".account-menu details > summary")
+    page.click(f'.account-menu a[href="/a/{slug}/gdpr/"]')
     page.wait_for_url(dashboard)
     assert page.locator("h1").inner_text() == "GDPR dashboard"
 
@@ -48,6 +46,15 @@ def test_it_shows_green_subprocessors_and_checks(
         assert item.evaluate("el => getComputedStyle(el).backgroundColor") == OK_BG
     orders = store_block.locator('li[data-type="orders"]')
     assert orders.locator(".mark").inner_text() == "–"  # no orders yet: no check
+
+    # And from the search at the top: "GDPR" offers the dashboard first.
+    page.goto(f"{live_console}/")
+    page.fill("input[name=q]", "GDPR")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_url(f"{live_console}/search?q=GDPR")
+    page.click(f'main a[href="/a/{slug}/gdpr/"]')
+    page.wait_for_url(dashboard)
+    assert page.locator('tr[data-subprocessor="Scaleway GPU compute"].used').count() == 1
 
     page.click("text=Printable view")
     page.wait_for_url(f"{dashboard}print/")

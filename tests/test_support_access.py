@@ -107,3 +107,27 @@ def test_it_shows_the_grant_form_to_the_owner_only(client, alice, bob):
 def test_it_needs_a_reason(alice, sam, store):
     with pytest.raises(ValidationError):
         support_grant_create(store=store, staff_user=sam, reason="  ", hours=1, granted_by=alice)
+
+
+def test_it_shows_staff_reading_a_profile_under_a_grant_distinctly(client, alice, sam, store):
+    from django.db import connection
+
+    from tests.factories import CustomerFactory, VisitorFactory
+
+    connection.set_tenant(store)
+    customer = CustomerFactory(customer_ref="C-GRANT-1")
+    VisitorFactory(customer=customer)
+    connection.set_schema_to_public()
+    login(client, alice).post("/a/acme/gdpr/support-grants/", grant_form(store))
+    client.force_login(sam)
+    assert client.get(f"/s/{store.slug}/customer/C-GRANT-1/").status_code == 200
+    view = AuditEvent.objects.get(action="profile.view", actor=sam)
+    assert view.actor_is_platform_staff and view.subject_row_id == customer.pk
+
+    html = login(client, alice).get("/a/acme/gdpr/").content.decode()
+    log = html.split('id="access-log"', 1)[1].split("</section>", 1)[0]
+    staff_rows = [row for row in log.split("<tr")[1:] if 'class="staff-access"' in row]
+    assert any(
+        "opened a profile" in row and f"customer #{customer.pk}" in row for row in staff_rows
+    )
+    assert "C-GRANT-1" not in html  # the access log names the subject by row id only

@@ -4,12 +4,9 @@ register = template.Library()
 
 # What the access log says for the actions other pages record; unknown ones show as written.
 ACTION_LABELS = {
-    "profile.view": "opened a customer profile",
-    "customer.view": "opened a customer profile",
-    "visitor.view": "opened a visitor profile",
-    "export.download": "downloaded all data",
-    "download": "downloaded all data",
-    "search": "searched",
+    "profile.view": "opened a profile",
+    "profile.download": "downloaded all data",
+    "search": "searched; the results showed personal data",
     "forget.request": "asked to forget",
     "support.access": "opened a store page under a support grant",
     "support_grant.create": "granted support access",
