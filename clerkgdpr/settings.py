@@ -217,3 +217,11 @@ API_MAX_BODY_BYTES = 1024 * 1024
 # Per-key fixed window in Redis: at most this many calls per window (0 = off).
 API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "3000"))
 API_RATE_LIMIT_WINDOW = int(os.environ.get("API_RATE_LIMIT_WINDOW", "10"))
+
+# --- GDPR dashboard (issue 7) ---
+# Hourly catch-up of store inventories nobody asked to recount (store created in
+# the admin, a missed inventory_refresh_soon call, a lost message).
+CELERY_BEAT_SCHEDULE["inventory-refresh-stale"] = {
+    "task": "customers.tasks.inventory_refresh_stale",
+    "schedule": 60 * 60,
+}

@@ -11,6 +11,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("s/<slug:store_slug>/", include("customers.urls")),
+    # GDPR dashboard (/a/<account>/gdpr/...) and the public trust page (/trust/).
+    path("", include("gdpr_dashboard.urls")),
     path("admin/", admin.site.urls),
     # Staff console (issue 3): top search and the article's /store/... addresses.
     path("search", search_views.search, name="search"),
