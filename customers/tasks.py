@@ -89,6 +89,7 @@ def forget_sweep() -> int:
     connection.set_schema_to_public()
     return forget.forget_requests_sweep()
 
+
 # --- inventory refresh, debounced ------------------------------------------------------
 #
 # Call ``inventory_refresh_soon(store)`` after anything that changes which data a
