@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from customers import selectors
 from stores.access import Need, get_store_for_user
+from stores.selectors import store_notices
 
 
 @login_required
@@ -12,5 +13,9 @@ def store_home(request: HttpRequest, store_slug: str) -> HttpResponse:
     return render(
         request,
         "customers/store_home.html",
-        {"store": access.store, "counts": selectors.store_counts()},
+        {
+            "store": access.store,
+            "counts": selectors.store_counts(),
+            "notices": store_notices(store=access.store),
+        },
     )
