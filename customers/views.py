@@ -15,7 +15,10 @@ def store_home(request: HttpRequest, store_slug: str) -> HttpResponse:
         "customers/store_home.html",
         {
             "store": access.store,
-            "counts": selectors.store_counts(),
+            "counts": [
+                (name.replace("_", " ").capitalize(), n)
+                for name, n in selectors.store_counts().items()
+            ],
             "notices": store_notices(store=access.store),
         },
     )
