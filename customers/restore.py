@@ -65,25 +65,31 @@ def restore_store(*, store: Store, backup: Backup, actor: User | None = None) ->
         raise RestoreError(f"backup {backup.pk}: file {path} is missing")
     if file_sha256(path) != backup.sha256:
         raise RestoreError(f"backup {backup.pk}: checksum mismatch, the file is damaged")
+    forget_execute = _forget_service()
     with store_lock(job=LOCK_RESTORE, store_id=store.pk) as got:
         if not got:
             raise RestoreError(f"a restore of store {store.slug} is already running")
         scratch = f"{store.schema_name[:40]}_restore_{secrets.token_hex(4)}"
         try:
             _load_into(path, source_schema=store.schema_name, target_schema=scratch)
-            _swap(live=store.schema_name, scratch=scratch)
+            replays = _swap(
+                store=store, backup=backup, scratch=scratch, can_replay=forget_execute is not None
+            )
         except Exception:
             with connection.cursor() as cursor:
                 cursor.execute(f'DROP SCHEMA IF EXISTS "{scratch}" CASCADE')
             raise
-    replayed = _replay_forgets(store=store, backup=backup)
+        failed = _run_replays(replays, forget_execute)
+    done = len(replays) - len(failed)
     with transaction.atomic():
         message = (
             f"Restored from the backup of {backup.created_at:%Y-%m-%d %H:%M} UTC on "
-            f"{timezone.now():%Y-%m-%d %H:%M} UTC; {len(replayed)} forget request"
-            f"{'' if len(replayed) == 1 else 's'} made since then replayed."
+            f"{timezone.now():%Y-%m-%d %H:%M} UTC; {done} forget request"
+            f"{'' if done == 1 else 's'} made since then replayed."
         )
-        detail = {"backup": backup.pk, "replayed": [r.pk for r in replayed]}
+        if failed:
+            message += f" {len(failed)} more could not run yet and are retried."
+        detail = {"backup": backup.pk, "replayed": [r.pk for r in replays], "failed": failed}
         StoreNotice.objects.create(
             store=store, kind=StoreNotice.Kind.RESTORE, message=message, detail=detail
         )
@@ -91,12 +97,19 @@ def restore_store(*, store: Store, backup: Backup, actor: User | None = None) ->
             action="store_restored",
             store=store,
             actor=actor,
-            detail={**detail, "forgets_replayed": len(replayed)},
+            detail={**detail, "forgets_replayed": done},
         )
-    log.info(
-        "store %s restored from backup %s, %s forgets replayed", store.pk, backup.pk, len(replayed)
-    )
-    return {"backup": backup.pk, "forgets_replayed": len(replayed), "message": message}
+    log.info("store %s restored from backup %s, %s forgets replayed", store.pk, backup.pk, done)
+    return {"backup": backup.pk, "forgets_replayed": done, "failed": failed, "message": message}
+
+
+def _forget_service():
+    """``customers.forget.forget_execute`` (the forget pipeline), or None where it is missing."""
+    try:
+        from customers.forget import forget_execute
+    except ImportError:
+        return None
+    return forget_execute
 
 
 def _load_into(path: Path, *, source_schema: str, target_schema: str) -> None:
@@ -163,14 +176,41 @@ def _rewrite(source, sink, pattern: re.Pattern, target: bytes) -> None:
         sink.write(pattern.sub(target, line))
 
 
-def _swap(*, live: str, scratch: str) -> None:
+def _swap(*, store: Store, backup: Backup, scratch: str, can_replay: bool) -> list[PrivacyRequest]:
+    """Swap the schemas and write the replay ledger rows in one transaction.
+
+    The replay rows commit with the swap: if the process dies right after,
+    they are open forget requests that the forget sweeper runs, so a
+    forgotten person never stays back for good.
+    """
+    live = store.schema_name
     old = f"{live[:40]}_old_{secrets.token_hex(4)}"
     with transaction.atomic(), connection.cursor() as cursor:
         # Wait a while for running queries on the live schema, not forever.
         cursor.execute("SET LOCAL lock_timeout = '30s'")
         cursor.execute(f'ALTER SCHEMA "{live}" RENAME TO "{old}"')
         cursor.execute(f'ALTER SCHEMA "{scratch}" RENAME TO "{live}"')
+        # Waits for a forget still running on the old schema; read the ledger after it.
         cursor.execute(f'DROP SCHEMA "{old}" CASCADE')
+        originals = list(forgets_since(store=store, backup=backup))
+        if originals and not can_replay:
+            raise RestoreError(
+                f"{len(originals)} forget requests must be replayed, but the forget "
+                "service (customers.forget) is not installed"
+            )
+        return [
+            PrivacyRequest.objects.create(
+                store=store,
+                kind=RequestKind.FORGET,
+                via=RequestVia.REPLAY,
+                subject_kind=original.subject_kind,
+                email_digest=original.email_digest,
+                customer_digest=original.customer_digest,
+                visitor_digests=list(original.visitor_digests),
+                replay_of=original,
+            )
+            for original in originals
+        ]
 
 
 def forgets_since(*, store: Store, backup: Backup):
@@ -187,23 +227,15 @@ def forgets_since(*, store: Store, backup: Backup):
     )
 
 
-def _replay_forgets(*, store: Store, backup: Backup) -> list[PrivacyRequest]:
-    from customers import forget  # built by the forget pipeline; imported late on purpose
-
-    replayed = []
-    for original in forgets_since(store=store, backup=backup):
-        with transaction.atomic():
-            replay = PrivacyRequest.objects.create(
-                store=store,
-                kind=RequestKind.FORGET,
-                via=RequestVia.REPLAY,
-                subject_kind=original.subject_kind,
-                email_digest=original.email_digest,
-                customer_digest=original.customer_digest,
-                visitor_digests=list(original.visitor_digests),
-                replay_of=original,
-            )
-        forget.forget_execute(request=replay)
-        connection.set_schema_to_public()
-        replayed.append(replay)
-    return replayed
+def _run_replays(replays: list[PrivacyRequest], forget_execute) -> list[int]:
+    """Run each replay through the forget service; ids of those that failed (left open)."""
+    failed = []
+    for replay in replays:
+        try:
+            forget_execute(request=replay)
+        except Exception:
+            log.exception("replay %s of forget %s failed", replay.pk, replay.replay_of_id)
+            failed.append(replay.pk)
+        finally:
+            connection.set_schema_to_public()
+    return failed

@@ -302,6 +302,28 @@ def test_a_bad_backup_file_leaves_the_live_store_untouched(committed_store, back
         call_command("restore_store", committed_store.slug, str(backup.pk), stderr=err)
 
 
+def test_without_the_forget_service_a_restore_that_must_replay_is_refused(
+    committed_store, backup_dir, monkeypatch
+):
+    from customers import restore
+
+    rows = fill(committed_store)
+    backup = backup_create(store=committed_store)
+    later = forget_request(committed_store, rows["person"], rows["person_visitors"])
+    PrivacyRequest.objects.filter(pk=later.pk).update(
+        status=RequestStatus.DONE, done_at=timezone.now()
+    )
+    with tenant_context(committed_store):
+        VisitorFactory(visitor_ref="only-in-the-live-store")
+    live = snapshot(committed_store)
+    monkeypatch.setattr(restore, "_forget_service", lambda: None)
+    with pytest.raises(RestoreError, match="1 forget requests must be replayed"):
+        restore_store(store=committed_store, backup=backup)
+    assert snapshot(committed_store) == live
+    assert schemas_like(committed_store.schema_name) == [committed_store.schema_name]
+    assert not PrivacyRequest.objects.filter(store=committed_store, via=RequestVia.REPLAY).exists()
+
+
 def test_a_failed_load_drops_the_scratch_schema(committed_store, backup_dir, monkeypatch):
     """psql fails half-way (here: a table that cannot be created): nothing is left over."""
     from customers import restore
