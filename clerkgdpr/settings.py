@@ -178,6 +178,27 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # so a second beat process does no harm.
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Staff console (issue 3) -----------------------------------------------------------
+# Profile and search addresses carry e-mails and visitor ids: redact them from
+# Django's request log and the development server's access log.
+LOGGING["filters"] = {
+    **LOGGING.get("filters", {}),
+    "redact_subjects": {"()": "clerkgdpr.log_redaction.RedactSubjectIdentifiers"},
+}
+LOGGING["handlers"]["console"]["filters"] = [
+    *LOGGING["handlers"]["console"].get("filters", []),
+    "redact_subjects",
+]
+# A logger's own filter runs before the record reaches any handler, Django's
+# default ones included (the "django" logger keeps its own console handler).
+LOGGING["loggers"]["django.request"] = {"level": "WARNING", "filters": ["redact_subjects"]}
+LOGGING["loggers"]["django.server"] = {
+    "handlers": ["console"],
+    "level": "INFO",
+    "filters": ["redact_subjects"],
+    "propagate": False,
+}
+
 # --- Retention expiry and backups (issue 6) ------------------------------------------
 # Nightly, staggered: expiry first (so backups hold less), then backups, then the
 # purge of backups past BACKUP_RETENTION_DAYS. Each per-store task takes an advisory lock.

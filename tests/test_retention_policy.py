@@ -124,3 +124,20 @@ def test_the_include_shows_the_date_and_the_reason(store, in_store):
     assert f'kept until <time datetime="{visitor.kept_until.isoformat()}' in html
     assert (last_seen + timedelta(days=30)).strftime("%Y-%m-%d") in html
     assert "1 visit on 1 day, 2 minutes in total: kept 30 days after the last visit." in html
+
+
+def test_the_visitor_profile_shows_kept_until_and_why(client, bob, store, in_store):
+    from tests.conftest import login
+
+    last_seen = timezone.now().replace(microsecond=0) - timedelta(days=5)
+    VisitorFactory(
+        visitor_ref="vis-kept",
+        visit_count=3,
+        visit_days=2,
+        total_duration_seconds=600,
+        last_seen=last_seen,
+    )
+    connection.set_schema_to_public()
+    page = login(client, bob).get(f"/s/{store.slug}/visitor/vis-kept/").content.decode()
+    assert (last_seen + timedelta(days=65)).strftime("%Y-%m-%d") in page
+    assert "3 visits on 2 days, 10 minutes in total: kept 65 days after the last visit." in page
