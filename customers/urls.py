@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from customers import profile_views, views
+from customers import profile_views, settings_views, views
 
 urlpatterns = [
     path("", views.store_home, name="store_home"),
@@ -20,4 +20,6 @@ urlpatterns = [
         name="visitor_download",
     ),
     path("visitor/<path:visitor_ref>/", profile_views.visitor_profile, name="visitor_profile"),
+    # Retention settings (issue 6); the settings page of issue 5 may absorb it.
+    path("settings/retention/", settings_views.retention_settings, name="retention_settings"),
 ]
