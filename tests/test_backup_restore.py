@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
-import types
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from customers.backup import backup_create, backup_purge, file_sha256
-from customers.models import Click, ContentView, Customer, Order, PageView, Visitor
+from customers.models import Customer, Order, PageView, Visitor
 from customers.restore import RestoreError, restore_store
 from gdpr_dashboard.models import (
     AuditEvent,
@@ -50,55 +47,13 @@ TABLES = [
     "customers_orderline",
 ]
 
-HAS_FORGET_SERVICE = importlib.util.find_spec("customers.forget") is not None
-
-
-def _forget_by_hand(request: PrivacyRequest) -> dict:
-    """Stand-in for customers.forget.forget_execute until the forget pipeline lands on main.
-
-    Works from the ledger row's digests alone, like the real one: deletes the
-    customer, their visitors and events, clears them from orders.
-    """
-    store = request.store
-    with tenant_context(store):
-        customers = Customer.objects.filter(customer_digest=request.customer_digest) | (
-            Customer.objects.filter(email_digest=request.email_digest)
-            if request.email_digest
-            else Customer.objects.none()
-        )
-        customer_ids = list(customers.values_list("pk", flat=True))
-        visitors = Visitor.objects.filter(customer_id__in=customer_ids) | Visitor.objects.filter(
-            visitor_digest__in=request.visitor_digests
-        )
-        visitor_ids = list(visitors.values_list("pk", flat=True))
-        for model in (PageView, ContentView, Click):
-            model.objects.filter(visitor_id__in=visitor_ids).delete()
-        Order.objects.filter(customer_id__in=customer_ids).update(
-            customer=None, visitor=None, email=None, email_digest=""
-        )
-        Order.objects.filter(visitor_id__in=visitor_ids).update(visitor=None)
-        Visitor.objects.filter(pk__in=visitor_ids).delete()
-        Customer.objects.filter(pk__in=customer_ids).delete()
-    PrivacyRequest.objects.filter(pk=request.pk).update(
-        status=RequestStatus.DONE, done_at=timezone.now(), counts={"customers": len(customer_ids)}
-    )
-    return {"customers": len(customer_ids)}
-
 
 @pytest.fixture
-def forget_service(monkeypatch):
-    """The real forget service when it exists, else the stand-in under the same name."""
-    if HAS_FORGET_SERVICE:
-        from customers import forget
+def forget_service():
+    """The forget pipeline's service (customers.forget), the same the restore replays through."""
+    from customers.forget import forget_execute
 
-        return forget.forget_execute
-    module = types.ModuleType("customers.forget")
-    module.forget_execute = lambda *, request: _forget_by_hand(request)
-    monkeypatch.setitem(sys.modules, "customers.forget", module)
-    import customers
-
-    monkeypatch.setattr(customers, "forget", module, raising=False)
-    return module.forget_execute
+    return forget_execute
 
 
 @pytest.fixture
@@ -322,6 +277,29 @@ def test_without_the_forget_service_a_restore_that_must_replay_is_refused(
     assert snapshot(committed_store) == live
     assert schemas_like(committed_store.schema_name) == [committed_store.schema_name]
     assert not PrivacyRequest.objects.filter(store=committed_store, via=RequestVia.REPLAY).exists()
+
+
+def test_a_replay_that_fails_stays_open_for_the_sweeper(committed_store, backup_dir, monkeypatch):
+    from customers import restore
+
+    rows = fill(committed_store)
+    backup = backup_create(store=committed_store)
+    later = forget_request(committed_store, rows["person"], rows["person_visitors"])
+    PrivacyRequest.objects.filter(pk=later.pk).update(
+        status=RequestStatus.DONE, done_at=timezone.now()
+    )
+
+    def broken(*, request):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(restore, "_forget_service", lambda: broken)
+    result = restore_store(store=committed_store, backup=backup)
+    replay = PrivacyRequest.objects.get(store=committed_store, via=RequestVia.REPLAY)
+    assert result["failed"] == [replay.pk]
+    assert replay.status == RequestStatus.RECEIVED  # open: the forget sweeper runs it
+    assert "1 more could not run yet and are retried" in (
+        StoreNotice.objects.get(store=committed_store).message
+    )
 
 
 def test_a_failed_load_drops_the_scratch_schema(committed_store, backup_dir, monkeypatch):
