@@ -62,6 +62,11 @@ MIDDLEWARE = [
     # pages switch to the store's schema only after the membership check.
     "stores.middleware.PublicSchemaMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Content-Security-Policy on every response (dev and tests too, so a page
+    # that needs an inline script fails in the browser tests, not in production).
+    "csp.middleware.CSPMiddleware",
+    # A database that is down or restarting answers 503 + Retry-After, not 500.
+    "clerkgdpr.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "clerkgdpr.urls"
@@ -110,6 +115,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -119,6 +125,23 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "static"
+
+# Scripts and styles only from our own static files (htmx comes from django-htmx's
+# static file): no inline scripts, no inline styles, no framing, no plugins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Separates one checkout's (or one test run's) queues from another's on a shared Redis.
@@ -145,11 +168,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Paths and query strings carry e-mails, visitor ids and API keys: see clerkgdpr/log_redaction.
+    "filters": {"redact": {"()": "clerkgdpr.log_redaction.RedactPersonalData"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Filters on the loggers that log paths too, so every handler gets redacted records.
+        "django.request": {"filters": ["redact"]},
+        "django.server": {"filters": ["redact"], "propagate": True},
+        "django.security.csrf": {"filters": ["redact"]},
     },
 }
 
