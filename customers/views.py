@@ -12,5 +12,11 @@ def store_home(request: HttpRequest, store_slug: str) -> HttpResponse:
     return render(
         request,
         "customers/store_home.html",
-        {"store": access.store, "counts": selectors.store_counts()},
+        {
+            "store": access.store,
+            "counts": [
+                (name.replace("_", " ").capitalize(), n)
+                for name, n in selectors.store_counts().items()
+            ],
+        },
     )
