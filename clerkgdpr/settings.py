@@ -116,6 +116,7 @@ AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+AXES_USERNAME_CALLABLE = "stores.auth.axes_username"
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

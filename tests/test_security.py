@@ -261,3 +261,21 @@ def test_gunicorn_access_log_is_redacted():
     atoms = logger.atoms(response, request, environ, timedelta(seconds=0.01))
     text = " ".join(str(v) for v in atoms.values())
     assert "who@example.com" not in text and "SECRET789" not in text
+
+
+def test_a_lock_counts_the_email_whatever_its_case(client, alice):
+    for n in range(5):
+        name = alice.email.upper() if n % 2 else alice.email
+        client.post("/login/", {"username": name, "password": "wrong"})
+    response = client.post("/login/", {"username": alice.email, "password": PASSWORD})
+    assert response.status_code == 429
+
+
+def test_a_huge_username_or_user_agent_is_a_failed_login_not_an_error(client, db):
+    response = client.post(
+        "/login/",
+        {"username": "x" * 10_000 + "@example.com", "password": "y"},
+        HTTP_USER_AGENT="z" * 5_000,
+    )
+    assert response.status_code == 200
+    assert b"correct" in response.content.lower() or b"error" in response.content.lower()
