@@ -1,10 +1,12 @@
 """Keeps shopper identifiers and API keys out of log lines.
 
-Request logs name the path, and our paths can carry personal data: profile
-URLs hold an e-mail, customer id or visitor id (``/s/<store>/customer/<id>/``,
-``/store/visitor/<id>``), search and v2 API calls carry identifiers and the
-private key in the query string.  This filter rewrites each record's message
-and arguments before any handler sees it.
+Request logs name the path, and our paths can carry personal data: console
+addresses name the person (``/s/<store>/customer/<e-mail>/``,
+``/store/visitor/<id>``, ``/search?q=<e-mail>``), v2 API calls carry
+identifiers and the private key in the query string.  Django's request log
+("Not Found: <path>"), the development server's and gunicorn's access logs
+would write them out.  This filter rewrites each record before any handler
+sees it.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import re
 
 _REDACTIONS = [
     # Everything after "?" up to whitespace or a quote: search terms, identifiers, keys.
-    (re.compile(r"\?[^\s\"']*"), "?[redacted]"),
+    (re.compile(r"\?[^\s\"']*"), "?…"),
     # The identifier segment of profile addresses.
-    (re.compile(r"(/(?:customer|visitor)s?/)[^/\s\"'?]+"), r"\1[redacted]"),
+    (re.compile(r"(/(?:customer|visitor)s?/)[^/\s\"'?#]+"), r"\1…"),
     # Any e-mail address anywhere else.
     (re.compile(r"[^\s/@\"'<>(),;:]+@[^\s/@\"'<>(),;:]+\.[A-Za-z]{2,}"), "[email]"),
     # Authorization: Bearer <key>:<private_key>
-    (re.compile(r"(Bearer\s+)\S+", re.I), r"\1[redacted]"),
+    (re.compile(r"(Bearer\s+)\S+", re.I), r"\1…"),
 ]
 
 
@@ -32,12 +34,15 @@ def redact(text: str) -> str:
 
 class RedactPersonalData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {
-                k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()
-            }
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is not ours to fix; let it through unchanged
+            return True
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
         return True
+
+
+# The name the console branch introduced; one filter for both.
+RedactSubjectIdentifiers = RedactPersonalData

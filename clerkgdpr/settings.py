@@ -178,9 +178,15 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
-        # Filters on the loggers that log paths too, so every handler gets redacted records.
-        "django.request": {"filters": ["redact"]},
-        "django.server": {"filters": ["redact"], "propagate": True},
+        # A logger's own filter runs before the record reaches any handler, Django's
+        # default ones included (the "django" logger keeps its own console handler).
+        "django.request": {"level": "WARNING", "filters": ["redact"]},
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "filters": ["redact"],
+            "propagate": False,
+        },
         "django.security.csrf": {"filters": ["redact"]},
     },
 }
@@ -209,3 +215,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Periodic work; every task here is idempotent and takes an advisory lock,
 # so a second beat process does no harm.
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Staff console (issue 3) -----------------------------------------------------------
+# Profile and search addresses carry e-mails and visitor ids: redact them from
+# Django's request log and the development server's access log.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from customers.models import Click, ContentView, Customer, Order, PageView, Visitor
 
@@ -51,3 +52,27 @@ def inventory_counts() -> dict[str, int]:
         with_email, with_crm = cursor.fetchone()
     counts.update(customers_with_email=with_email, customers_with_crm=with_crm)
     return counts
+
+
+def customer_list(
+    *, has_email: bool, has_orders: bool, ordering: tuple[str, ...]
+) -> QuerySet[Customer]:
+    """Data › Customers: the store's customers, filtered and sorted (paginate it)."""
+    customers = Customer.objects.only(
+        "pk", "customer_ref", "email", "name", "first_seen", "last_seen"
+    )
+    if has_email:
+        customers = customers.exclude(email__isnull=True).exclude(email="")
+    if has_orders:
+        customers = customers.filter(Exists(Order.objects.filter(customer=OuterRef("pk"))))
+    return customers.order_by(*ordering)
+
+
+def order_counts(customer_ids: list[int]) -> dict[int, int]:
+    """Orders per customer for one page of the list (one query)."""
+    return dict(
+        Order.objects.filter(customer_id__in=customer_ids)
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values_list("customer_id", "n")
+    )

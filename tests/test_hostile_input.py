@@ -50,6 +50,20 @@ CORPUS = [
     "1e309",
     "NaN",
 ]
+# The walks over every URL use the sharpest few (the console's own tests, e.g.
+# tests/test_console_bad_input.py, run bigger corpora on the pages they own).
+WALK_CORPUS = [
+    "'; DROP TABLE customers_customer; --",
+    "<script>alert(1)</script>",
+    "%_%",
+    "x" * 10_000,
+    "\x00",
+    "\x01\x7f",
+    "\u202e😀",
+    "../../etc/passwd",
+    "{{7*7}}",
+    "99999999999999999999999999",
+]
 # The query arguments console pages are known to read (search, pagination, sort, filters).
 QUERY_NAMES = ["q", "page", "sort", "order", "filter", "has_email", "has_orders", "kind", "next"]
 MARKUP = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
@@ -93,7 +107,7 @@ def test_no_url_argument_breaks_a_page(owner_client, real_values):
     problems: list[str] = []
     for url in _walked({**real_values, **{n: "x" for u in url_patterns() for n in u.kwargs}}):
         for name in url.kwargs:
-            for value in CORPUS:
+            for value in WALK_CORPUS:
                 if not value:
                     continue
                 values = {n: real_values.get(n, "1") for n in url.kwargs}
@@ -109,11 +123,11 @@ def test_no_query_argument_breaks_a_page(owner_client, real_values):
     filled = {n: real_values.get(n, "1") for u in url_patterns() for n in u.kwargs}
     for url in _walked({**filled, **real_values}):
         path = build_path(url, {**filled, **real_values})
-        for value in CORPUS:
+        for value in WALK_CORPUS:
             query = urlencode({name: value for name in QUERY_NAMES})
             response = owner_client.get(f"{path}?{query}")
             _check(response, value, f"{url.key} ?{value[:30]!r}", problems)
-            if response.get("Content-Type", "").startswith("text/html"):
+            if value in MARKUP and response.get("Content-Type", "").startswith("text/html"):
                 # htmx fragment requests take the same arguments.
                 response = owner_client.get(f"{path}?{query}", HTTP_HX_REQUEST="true")
                 _check(response, value, f"{url.key} (htmx) ?{value[:30]!r}", problems)
