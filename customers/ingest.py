@@ -26,6 +26,7 @@ not add visits; send events in time order for exact statistics.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -58,6 +59,7 @@ from customers.models import (
     Product,
     Visitor,
 )
+from customers.tasks import inventory_refresh_soon
 from gdpr_dashboard.models import Suppression
 from gdpr_dashboard.suppression import active_suppressions, count_blocked
 from stores.digests import identifier_digest
@@ -80,6 +82,20 @@ class IngestResult:
     def merge(self, other: IngestResult) -> None:
         self.stored.update(other.stored)
         self.dropped.update(other.dropped)
+
+
+# The dashboard's inventory is recounted (debounced, by a task) after writes; a
+# busy tracking endpoint asks at most this often per process and store.
+INVENTORY_NUDGE_SECONDS = 10.0
+_inventory_nudged: dict[int, float] = {}
+
+
+def _inventory_changed(store: Store) -> None:
+    now = time.monotonic()
+    if now - _inventory_nudged.get(store.pk, -INVENTORY_NUDGE_SECONDS) < INVENTORY_NUDGE_SECONDS:
+        return
+    _inventory_nudged[store.pk] = now
+    inventory_refresh_soon(store)  # acts once the transaction commits
 
 
 @contextmanager
@@ -229,6 +245,7 @@ def events_ingest(*, store: Store, events: Iterable) -> IngestResult:
             suppressed.record()
             if passing:
                 _write_events(store, passing, suppressed, result)
+                _inventory_changed(store)
     return result
 
 
@@ -481,6 +498,7 @@ def orders_sync(*, store: Store, orders: list[OrderIn]) -> IngestResult:
                 result=result,
             )
             suppressed.record()
+            _inventory_changed(store)
     result.stored["orders"] += stored
     return result
 
@@ -563,6 +581,7 @@ ORDER_LINE_COLUMNS = (
 def orders_delete(*, store: Store, refs: list[str]) -> IngestResult:
     result = IngestResult()
     with _store_schema(store), transaction.atomic():
+        _inventory_changed(store)
         deleted, by_model = Order.objects.filter(order_ref__in=refs).delete()
     result.stored["orders_deleted"] = by_model.get(Order._meta.label, 0)
     return result
@@ -642,6 +661,7 @@ def customers_sync(
                     ],
                 )
             suppressed.record()
+            _inventory_changed(store)
     result.stored["customers"] += len(rows)
     return result
 
@@ -650,6 +670,7 @@ def customers_delete(*, store: Store, refs: list[str]) -> IngestResult:
     """Remove CRM records (visitors and orders stay, unlinked)."""
     result = IngestResult()
     with _store_schema(store), transaction.atomic():
+        _inventory_changed(store)
         _, by_model = Customer.objects.filter(customer_ref__in=refs).delete()
     result.stored["customers_deleted"] = by_model.get(Customer._meta.label, 0)
     return result
@@ -663,6 +684,7 @@ def products_sync(*, store: Store, products: list[ProductIn]) -> IngestResult:
     result = IngestResult()
     records = list({p.id: p for p in products}.values())
     with _store_schema(store), transaction.atomic():
+        _inventory_changed(store)
         Product.objects.bulk_create(
             [
                 Product(
@@ -686,6 +708,7 @@ def products_sync(*, store: Store, products: list[ProductIn]) -> IngestResult:
 def products_delete(*, store: Store, refs: list[str]) -> IngestResult:
     result = IngestResult()
     with _store_schema(store), transaction.atomic():
+        _inventory_changed(store)
         _, by_model = Product.objects.filter(product_ref__in=refs).delete()
     result.stored["products_deleted"] = by_model.get(Product._meta.label, 0)
     return result
