@@ -198,3 +198,13 @@ LOGGING["loggers"]["django.server"] = {
     "filters": ["redact_subjects"],
     "propagate": False,
 }
+
+# --- Forget pipeline (issue 4) ---------------------------------------------------------------
+# The sweeper re-queues forget requests stuck in received / queued / running
+# (lost broker message, killed worker) for longer than this.
+FORGET_STUCK_AFTER_SECONDS = float(os.environ.get("FORGET_STUCK_AFTER_SECONDS", "120"))
+FORGET_SWEEP_INTERVAL_SECONDS = float(os.environ.get("FORGET_SWEEP_INTERVAL_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE["forget-sweep"] = {
+    "task": "customers.tasks.forget_sweep",
+    "schedule": FORGET_SWEEP_INTERVAL_SECONDS,
+}

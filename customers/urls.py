@@ -4,18 +4,22 @@ from django.urls import path
 
 from customers import (
     converters,  # noqa: F401 (registers <identifier:...>)
+    forget_views,
     profile_views,
     views,
 )
 
 urlpatterns = [
     path("", views.store_home, name="store_home"),
-    # Staff console (issue 3). Downloads first: the identifier may contain slashes.
+    # Staff console (issue 3). Actions on a subject first: the identifier may contain slashes.
     path("customers/", profile_views.customer_list, name="customer_list"),
     path(
         "customer/<identifier:identifier>/download/",
         profile_views.customer_download,
         name="customer_download",
+    ),
+    path(
+        "customer/<identifier:ident>/forget/", forget_views.customer_forget, name="customer_forget"
     ),
     path(
         "customer/<identifier:identifier>/", profile_views.customer_profile, name="customer_profile"
@@ -26,6 +30,20 @@ urlpatterns = [
         name="visitor_download",
     ),
     path(
+        "visitor/<identifier:visitor_ref>/forget/",
+        forget_views.visitor_forget,
+        name="visitor_forget",
+    ),
+    path(
         "visitor/<identifier:visitor_ref>/", profile_views.visitor_profile, name="visitor_profile"
+    ),
+    # Forget (issue 4)
+    path("requests/", forget_views.privacy_requests, name="privacy_requests"),
+    path("requests/<int:request_id>/", forget_views.privacy_request, name="privacy_request"),
+    path("suppressions/", forget_views.suppressions, name="suppressions"),
+    path(
+        "suppressions/<int:suppression_id>/lift/",
+        forget_views.suppression_lift_view,
+        name="suppression_lift",
     ),
 ]
