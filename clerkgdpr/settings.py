@@ -208,3 +208,45 @@ CELERY_BEAT_SCHEDULE["forget-sweep"] = {
     "task": "customers.tasks.forget_sweep",
     "schedule": FORGET_SWEEP_INTERVAL_SECONDS,
 }
+
+# --- Store API (issue 5) ---
+# JSON errors, 413 and a last-resort error answer on /v2/ and /api/; outermost,
+# so it also covers failures in the other middleware.
+MIDDLEWARE.insert(0, "customers.api.middleware.ApiGuardMiddleware")
+API_MAX_BODY_BYTES = 1024 * 1024
+# Per-key fixed window in Redis: at most this many calls per window (0 = off).
+API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "3000"))
+API_RATE_LIMIT_WINDOW = int(os.environ.get("API_RATE_LIMIT_WINDOW", "10"))
+
+# --- GDPR dashboard (issue 7) ---
+# Hourly catch-up of store inventories nobody asked to recount (store created in
+# the admin, a missed inventory_refresh_soon call, a lost message).
+CELERY_BEAT_SCHEDULE["inventory-refresh-stale"] = {
+    "task": "customers.tasks.inventory_refresh_stale",
+    "schedule": 60 * 60,
+}
+
+# --- Retention expiry and backups (issue 6) ------------------------------------------
+# Nightly, staggered: expiry first (so backups hold less), then backups, then the
+# purge of backups past BACKUP_RETENTION_DAYS. Each per-store task takes an advisory lock.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "retention-expire-all": {
+            "task": "customers.tasks.retention_expire_all",
+            "schedule": crontab(hour=2, minute=15),
+            "options": {"queue": "maintenance"},
+        },
+        "backup-all": {
+            "task": "customers.tasks.backup_all",
+            "schedule": crontab(hour=3, minute=30),
+            "options": {"queue": "maintenance"},
+        },
+        "backup-purge": {
+            "task": "customers.tasks.backup_purge",
+            "schedule": crontab(hour=5, minute=0),
+            "options": {"queue": "maintenance"},
+        },
+    }
+)

@@ -109,5 +109,5 @@ def test_it_lets_platform_staff_read_under_a_live_grant_and_logs_it(client, sam,
     assert b"C-ISO" in client.get("/search", {"q": "iso@"}).content
     assert client.get("/s/acme-outlet/customers/").status_code == 404
     events = AuditEvent.objects.filter(actor=sam)
-    assert {e.action for e in events} == {"profile.view", "search"}
+    assert {"profile.view", "search"} <= {e.action for e in events}
     assert all(e.actor_is_platform_staff for e in events)
