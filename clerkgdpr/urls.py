@@ -9,6 +9,9 @@ from customers import (
 )
 from stores import views as store_views
 
+# A database error outside a view becomes 503 + Retry-After too (clerkgdpr.middleware).
+handler500 = "clerkgdpr.middleware.server_error"
+
 urlpatterns = [
     path("", store_views.home, name="home"),
     path("healthz", store_views.healthz, name="healthz"),
