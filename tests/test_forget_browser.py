@@ -14,7 +14,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from gdpr_dashboard.models import PrivacyRequest
-from tests.conftest import browser_login, database_url
+from tests.conftest import BASE_DIR, browser_login, database_url
 from tests.forget_helpers import PrivateRedis, find_anywhere, make_person, start_celery, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -87,7 +87,15 @@ def test_a_forget_clicked_while_redis_is_down_completes_once_it_is_back(
         assert "Received" in page.inner_text("#request-status")
 
         private_redis.start()
-        page.wait_for_selector("#request-status[data-status=done]", timeout=90_000)
+        try:
+            page.wait_for_selector("#request-status[data-status=done]", timeout=90_000)
+        except Exception:
+            worker_log = next((BASE_DIR / "var").glob(f"test-worker-{os.getpid()}.log"))
+            pytest.fail(
+                f"not done; ledger: {PrivacyRequest.objects.filter(pk=request_id).values()}\n"
+                f"beat:\n{(tmp_path / 'beat.log').read_text()[-2000:]}\n"
+                f"worker:\n{worker_log.read_text()[-4000:]}"
+            )
         assert "The person was forgotten" in page.inner_text("#request-status")
     finally:
         stop(beat)
