@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from stores.models import Account, Membership, Role, Store, SupportGrant, User
+from stores.signals import support_access_used
 
 LAST_STORE_SESSION_KEY = "last_store"
 
@@ -115,6 +116,9 @@ def get_store_for_user(request: HttpRequest, slug: str, *, need: Need) -> StoreA
         raise Http404("No such store.")
     if access.level < need:
         raise PermissionDenied("Your role does not allow this.")
+    if access.membership is None and access.support_grant is not None:
+        # Every use of a support grant lands in the account's access log.
+        support_access_used.send(sender=StoreAccess, request=request, access=access)
     connection.set_tenant(store)
     request.store_access = access
     if request.session.get(LAST_STORE_SESSION_KEY) != store.slug:
@@ -140,3 +144,38 @@ def last_store_for(request: HttpRequest) -> Store | None:
     slug = request.session.get(LAST_STORE_SESSION_KEY)
     visible = stores_visible_to(request.user)
     return (visible.filter(slug=slug).first() if slug else None) or visible.first()
+
+
+READER_ROLES = (Role.OWNER, Role.ADMIN, Role.ANALYST)
+
+
+def stores_readable_by(user: User) -> QuerySet[Store]:
+    """Stores whose shoppers' personal data the user may read (search scope), one query.
+
+    The same rule as ``StoreAccess.level >= Need.PERSONAL_DATA``: an analyst,
+    admin or owner membership (respecting store limits), or a live support grant.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Store.objects.none()
+    unlimited = Q(
+        account__memberships__user=user,
+        account__memberships__stores__isnull=True,
+        account__memberships__role__in=READER_ROLES,
+    )
+    limited = Q(
+        limited_memberships__user=user,
+        limited_memberships__role__in=READER_ROLES,
+    )
+    readable = unlimited | limited
+    if user.is_staff:
+        readable |= Q(
+            support_grants__staff_user=user,
+            support_grants__revoked_at__isnull=True,
+            support_grants__expires_at__gt=timezone.now(),
+        )
+    return (
+        Store.objects.filter(readable)
+        .select_related("account")
+        .distinct()
+        .order_by("account__name", "name")
+    )

@@ -1,0 +1,52 @@
+"""/search?q=: the search field at the top of every page (live results via htmx)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from customers.access_log import search_access_record
+from customers.search import QueryRejected, clean_query, is_dashboard_query, search_stores
+from stores.access import last_store_for, stores_readable_by, stores_visible_to
+from stores.models import Account
+from stores.templatetags.console_tags import account_gdpr_url
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def search(request: HttpRequest) -> HttpResponse:
+    context: dict = {"search_query": request.GET.get("q", "")[:300], "error": None, "hits": []}
+    try:
+        query = clean_query(request.GET.get("q", ""))
+    except QueryRejected as rejected:
+        query, context["error"] = "", str(rejected)
+    current = last_store_for(request)
+    if query and is_dashboard_query(query):
+        context["dashboards"] = _dashboards(request, current)
+    readable = _current_first(list(stores_readable_by(request.user)), current)
+    if query:
+        context["hits"] = search_stores(query, stores=readable)
+        search_access_record(actor=request.user, hits=context["hits"])
+    context["found"] = any(not store_hits.empty for store_hits in context["hits"])
+    context.update(query=query, searched_stores=readable, current_search_store=current)
+    context["no_reader_role"] = not readable
+    template = "customers/search.html"
+    return render(request, template + "#results" if request.htmx else template, context)
+
+
+def _current_first(stores: list, current) -> list:
+    return sorted(stores, key=lambda s: current is None or s.pk != current.pk)
+
+
+def _dashboards(request: HttpRequest, current) -> list[tuple[Account, str]]:
+    accounts = {s.account_id: s.account for s in stores_visible_to(request.user)}
+    for account in Account.objects.filter(memberships__user=request.user):
+        accounts.setdefault(account.pk, account)
+    ordered = sorted(
+        accounts.values(), key=lambda a: (current is None or a.pk != current.account_id, a.name)
+    )
+    return [(account, account_gdpr_url(account)) for account in ordered]
