@@ -23,8 +23,8 @@ PAGE_SIZE = 50
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def customer_forget(request: HttpRequest, store_slug: str, ident: str) -> HttpResponse:
-    return _forget_page(request, store_slug, identifier_kind_for_path(ident), ident)
+def customer_forget(request: HttpRequest, store_slug: str, identifier: str) -> HttpResponse:
+    return _forget_page(request, store_slug, identifier_kind_for_path(identifier), identifier)
 
 
 @login_required

@@ -13,7 +13,11 @@ urlpatterns = [
         profile_views.customer_download,
         name="customer_download",
     ),
-    path("customer/<path:ident>/forget/", forget_views.customer_forget, name="customer_forget"),
+    path(
+        "customer/<path:identifier>/forget/",
+        forget_views.customer_forget,
+        name="customer_forget",
+    ),
     path("customer/<path:identifier>/", profile_views.customer_profile, name="customer_profile"),
     path(
         "visitor/<path:visitor_ref>/download/",

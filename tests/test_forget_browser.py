@@ -24,21 +24,33 @@ def _confirm_url(base, store, kind, value):
     return f"{base}/s/{store.slug}/{kind}/{value}/forget/"
 
 
-def test_it_forgets_a_visitor_from_the_browser(
+def test_it_finds_a_person_forgets_them_and_the_profile_says_so(
     page, live_console, committed_store, committed_user, celery_worker_process
 ):
     admin = committed_user(committed_store.account, "admin")
     with tenant_context(committed_store):
         jane = make_person("jane")
     browser_login(page, live_console, admin)
-    page.goto(_confirm_url(live_console, committed_store, "visitor", jane.visitor_refs[0]))
-    assert "3 page views" in page.inner_text("#forget-deleted")
-    page.click("button:has-text('Forget Visitor')")
+    page.goto(f"{live_console}/s/{committed_store.slug}/")
+    page.fill("header input[name=q]", "jane.person@")
+    hit = page.locator("#search-live a", has_text="jane.person@example.com")
+    hit.wait_for()
+    hit.click()
+    profile_url = f"{live_console}/s/{committed_store.slug}/customer/{jane.customer_ref}/"
+    page.wait_for_url(profile_url)
+
+    page.locator("#forget").get_by_role("link", name="Forget Customer").click()
+    page.wait_for_url(re.compile(r"/forget/$"))
+    assert "2 visitor ids" in page.inner_text("#forget-deleted")
+    assert "4 orders" in page.inner_text("#forget-kept")
+    page.click("button:has-text('Forget Customer')")
     page.wait_for_url(re.compile(r"/requests/\d+/$"))
     page.wait_for_selector("#request-status[data-status=done]", timeout=30_000)
     assert "The person was forgotten" in page.inner_text("#request-status")
-    page.goto(_confirm_url(live_console, committed_store, "visitor", jane.visitor_refs[0]))
-    assert "This person was forgotten on" in page.inner_text("#forgotten-notice")
+    assert "remains in backups" in page.inner_text("#request-status")
+
+    page.goto(profile_url)
+    assert "This person was forgotten on" in page.locator("h1").inner_text()
 
 
 @pytest.fixture

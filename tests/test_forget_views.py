@@ -130,3 +130,21 @@ def test_an_admin_cannot_lift_a_suppression(client, adam, outlet):
     assert client.post(url).status_code == 403
     suppression.refresh_from_db()
     assert suppression.lifted_at is None
+
+
+def test_the_profile_ends_with_the_forget_button_for_admins_and_owners_only(
+    client, alice, bob, store
+):
+    with tenant_context(store):
+        jane = make_person("jane")
+    url = reverse("customer_profile", args=[store.slug, jane.customer_ref])
+    forget_url = reverse("customer_forget", args=[store.slug, jane.customer_ref])
+    owner_page = login(client, alice).get(url).content.decode()
+    assert f'href="{forget_url}"' in owner_page
+    assert owner_page.index('id="forget"') > owner_page.index("Download all data")
+    analyst_page = login(client, bob).get(url).content.decode()
+    assert forget_url not in analyst_page
+    visitor_url = reverse("visitor_profile", args=[store.slug, jane.visitor_refs[0]])
+    assert reverse("visitor_forget", args=[store.slug, jane.visitor_refs[0]]) in (
+        login(client, alice).get(visitor_url).content.decode()
+    )
