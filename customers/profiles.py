@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import QuerySet
@@ -76,7 +77,11 @@ def section_counts(subject: Subject, names: tuple[str, ...]) -> dict[str, int]:
         return {}
     parts, params = [], []
     for name, queryset in _section_querysets(subject, names).items():
-        sql, sql_params = queryset.order_by().values("pk").query.sql_with_params()
+        try:
+            sql, sql_params = queryset.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:  # e.g. visitor_id IN () for a customer without visitors
+            parts.append("0")
+            continue
         parts.append(f"(SELECT count(*) FROM ({sql}) AS {name})")
         params.extend(sql_params)
     with connection.cursor() as cursor:
