@@ -27,3 +27,11 @@ urlpatterns = [
         name="store_visitor",
     ),
 ]
+
+# --- store API (issue 5) ---
+from customers.api.urls import v1_urls, v2_urlpatterns  # noqa: E402
+
+urlpatterns += [
+    path("v2/", include(v2_urlpatterns)),
+    path("api/v1/", v1_urls),
+]

@@ -40,6 +40,56 @@ def inventory_refresh(self, store_id: int) -> dict:
     return services.inventory_refresh(store=store)
 
 
+# --- forget (queue "forget", see CELERY_TASK_ROUTES) ---------------------------------------
+
+FORGET_MAX_RETRIES = 8
+
+
+def _forget_backoff(retries: int) -> int:
+    """5 s, 10 s, 20 s ... capped at 5 minutes."""
+    return min(5 * 2**retries, 300)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=FORGET_MAX_RETRIES)
+def forget_run(self, store_id: int, request_id: int) -> dict | None:
+    """Run one forget request; retried with backoff, then marked failed."""
+    from customers import forget
+    from gdpr_dashboard.models import PrivacyRequest
+
+    try:
+        store = store_for_task(store_id)
+    except WrongSchema:
+        # Sent without the tenant header: never guess the schema. The sweeper re-sends it.
+        log.error(
+            "forget_run: request %s arrived in the wrong schema; left for the sweeper", request_id
+        )
+        return None
+    request = PrivacyRequest.objects.filter(pk=request_id, store=store).first()
+    if request is None:
+        log.error("forget_run: no request %s in store %s", request_id, store_id)
+        return None
+    try:
+        return forget.forget_execute(request=request)
+    except Exception as exc:
+        # The class name only: a database error's text can quote row values.
+        error = f"{type(exc).__name__} (attempt {self.request.retries + 1})"
+        if self.request.retries >= FORGET_MAX_RETRIES:
+            forget.forget_request_fail(request_id=request_id, error=error)
+            log.error("forget_run: request %s failed for good: %s", request_id, error)
+            return None
+        forget.forget_request_note_error(request_id=request_id, error=error)
+        raise self.retry(countdown=_forget_backoff(self.request.retries), exc=exc) from None
+
+
+@shared_task(acks_late=True)
+def forget_sweep() -> int:
+    """Beat, every minute: re-queue forget requests stuck past the timeout."""
+    from customers import forget
+
+    connection.set_schema_to_public()
+    return forget.forget_requests_sweep()
+
+
 # --- inventory refresh, debounced ------------------------------------------------------
 #
 # Call ``inventory_refresh_soon(store)`` after anything that changes which data a
