@@ -307,6 +307,9 @@ def forget_execute(*, request: PrivacyRequest) -> dict:
             detail={"request": locked.pk, "counts": counts, "suppressions": suppressed},
         )
     log.info("forget: request %s of store %s done %s", locked.pk, store.pk, counts)
+    from customers.tasks import inventory_refresh_soon  # tasks imports this module
+
+    inventory_refresh_soon(store)  # the dashboard's checks follow (debounced)
     return counts
 
 
