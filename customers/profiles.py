@@ -13,7 +13,7 @@ from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import QuerySet
 
-from customers import export
+from customers import export, selectors
 from customers.models import Visitor
 from customers.subjects import Subject
 
@@ -104,4 +104,8 @@ def visitor_row(subject: Subject) -> Visitor | None:
     """The visitor of a visitor subject, with its customer (if linked)."""
     if not subject.visitor_ids:
         return None
-    return Visitor.objects.select_related("customer").filter(pk=subject.visitor_ids[0]).first()
+    # With the retention policy's kept_until / kept_days (same query, computed in SQL).
+    return selectors.visitors_with_retention(
+        store=connection.tenant,
+        visitors=Visitor.objects.select_related("customer").filter(pk=subject.visitor_ids[0]),
+    ).first()
