@@ -333,11 +333,30 @@ def privacy_requests_for(store_ids: list[int], *, now: datetime) -> list[Privacy
     )
 
 
+# Reading personal data and granting access to it; nightly jobs (backups, expiry) are not
+# "access" and would bury these. Anything platform staff did is shown whatever it was.
+ACCESS_ACTIONS = (
+    "profile.view",
+    "profile.download",
+    "search",
+    "forget.requested",
+    "support.access",
+    "support_grant.create",
+    "support_grant.revoke",
+    "suppression.lifted",
+)
+
+
 def access_log_for(account: Account, store_ids: list[int]) -> list[AuditEvent]:
-    """Newest audit events of the account: its stores' and account-wide ones."""
+    """Newest access events of the account: its stores' and account-wide ones."""
     return list(
         AuditEvent.objects.filter(account=account)
         .filter(Q(store_id__in=store_ids) | Q(store__isnull=True))
+        .filter(
+            Q(action__in=ACCESS_ACTIONS)
+            # Catalogue announcements show under Sub-processors, not as access.
+            | (Q(actor_is_platform_staff=True) & ~Q(action="subprocessor.change"))
+        )
         .select_related("actor", "store", "api_key")
         # Only what the page prints: users and stores are wide rows.
         .only(
