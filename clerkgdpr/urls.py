@@ -5,6 +5,9 @@ from django.urls import include, path
 from customers import profile_views, search_views
 from stores import views as store_views
 
+# A database error outside a view becomes 503 + Retry-After too (clerkgdpr.middleware).
+handler500 = "clerkgdpr.middleware.server_error"
+
 urlpatterns = [
     path("", store_views.home, name="home"),
     path("healthz", store_views.healthz, name="healthz"),
