@@ -375,6 +375,9 @@ def _forget_locked(*, store: Store, locked: PrivacyRequest) -> dict:
         detail={"request": locked.pk, "counts": counts, "suppressions": suppressed},
     )
     log.info("forget: request %s of store %s done %s", locked.pk, store.pk, counts)
+    from customers.tasks import inventory_refresh_soon  # tasks imports this module
+
+    inventory_refresh_soon(store)  # the dashboard's checks follow (debounced)
     return counts
 
 

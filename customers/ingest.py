@@ -88,6 +88,11 @@ def _store_schema(store: Store) -> Iterator[None]:
         connection.set_tenant(store)
     try:
         yield
+        # Every caller writes: what the GDPR dashboard shows may have changed.
+        # Debounced and acted on at commit, so a batch costs one Redis SET at most.
+        from customers.tasks import inventory_refresh_soon  # tasks imports services
+
+        inventory_refresh_soon(store)
     finally:
         if switch:
             connection.set_tenant(previous)
