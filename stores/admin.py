@@ -8,6 +8,7 @@ from stores.models import (
     Membership,
     PlatformProduct,
     Store,
+    StoreNotice,
     SupportGrant,
     User,
 )
@@ -75,3 +76,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
 @admin.register(SupportGrant)
 class SupportGrantAdmin(admin.ModelAdmin):
     list_display = ["store", "staff_user", "reason", "expires_at", "revoked_at"]
+
+
+@admin.register(StoreNotice)
+class StoreNoticeAdmin(admin.ModelAdmin):
+    list_display = ("store", "kind", "message", "created_at")
+    list_filter = ("kind",)
+    readonly_fields = ("store", "kind", "message", "detail", "created_at")
