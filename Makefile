@@ -28,6 +28,15 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Benchmarks (README "Benchmarks"): a store of 1,000,000 events / 100,000 customers, or a small one.
+bench: $(STAMP)
+	$(PY) manage.py migrate_schemas --shared -v 0
+	$(PY) manage.py bench $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(PY) manage.py migrate_schemas --shared -v 0
+	$(PY) manage.py bench --quick $(BENCH_ARGS)
+
 # Debian's Chromium for the Playwright tests (no browser download).
 browser:
 	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)

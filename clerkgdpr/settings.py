@@ -62,6 +62,11 @@ MIDDLEWARE = [
     # pages switch to the store's schema only after the membership check.
     "stores.middleware.PublicSchemaMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Content-Security-Policy on every response (dev and tests too, so a page
+    # that needs an inline script fails in the browser tests, not in production).
+    "csp.middleware.CSPMiddleware",
+    # A database that is down or restarting answers 503 + Retry-After, not 500.
+    "clerkgdpr.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "clerkgdpr.urls"
@@ -110,6 +115,8 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+AXES_USERNAME_CALLABLE = "stores.auth.axes_username"
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -119,6 +126,23 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "static"
+
+# Scripts and styles only from our own static files (htmx comes from django-htmx's
+# static file): no inline scripts, no inline styles, no framing, no plugins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Separates one checkout's (or one test run's) queues from another's on a shared Redis.
@@ -145,11 +169,25 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Paths and query strings carry e-mails, visitor ids and API keys: see clerkgdpr/log_redaction.
+    "filters": {"redact": {"()": "clerkgdpr.log_redaction.RedactPersonalData"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # A logger's own filter runs before the record reaches any handler, Django's
+        # default ones included (the "django" logger keeps its own console handler).
+        "django.request": {"level": "WARNING", "filters": ["redact"]},
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "filters": ["redact"],
+            "propagate": False,
+        },
+        "django.security.csrf": {"filters": ["redact"]},
     },
 }
 
@@ -178,27 +216,6 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # so a second beat process does no harm.
 CELERY_BEAT_SCHEDULE: dict = {}
 
-# --- Staff console (issue 3) -----------------------------------------------------------
-# Profile and search addresses carry e-mails and visitor ids: redact them from
-# Django's request log and the development server's access log.
-LOGGING["filters"] = {
-    **LOGGING.get("filters", {}),
-    "redact_subjects": {"()": "clerkgdpr.log_redaction.RedactSubjectIdentifiers"},
-}
-LOGGING["handlers"]["console"]["filters"] = [
-    *LOGGING["handlers"]["console"].get("filters", []),
-    "redact_subjects",
-]
-# A logger's own filter runs before the record reaches any handler, Django's
-# default ones included (the "django" logger keeps its own console handler).
-LOGGING["loggers"]["django.request"] = {"level": "WARNING", "filters": ["redact_subjects"]}
-LOGGING["loggers"]["django.server"] = {
-    "handlers": ["console"],
-    "level": "INFO",
-    "filters": ["redact_subjects"],
-    "propagate": False,
-}
-
 # --- Forget pipeline (issue 4) ---------------------------------------------------------------
 # The sweeper re-queues forget requests stuck in received / queued / running
 # (lost broker message, killed worker) for longer than this.
@@ -207,6 +224,23 @@ FORGET_SWEEP_INTERVAL_SECONDS = float(os.environ.get("FORGET_SWEEP_INTERVAL_SECO
 CELERY_BEAT_SCHEDULE["forget-sweep"] = {
     "task": "customers.tasks.forget_sweep",
     "schedule": FORGET_SWEEP_INTERVAL_SECONDS,
+}
+
+# --- Store API (issue 5) ---
+# JSON errors, 413 and a last-resort error answer on /v2/ and /api/; outermost,
+# so it also covers failures in the other middleware.
+MIDDLEWARE.insert(0, "customers.api.middleware.ApiGuardMiddleware")
+API_MAX_BODY_BYTES = 1024 * 1024
+# Per-key fixed window in Redis: at most this many calls per window (0 = off).
+API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "3000"))
+API_RATE_LIMIT_WINDOW = int(os.environ.get("API_RATE_LIMIT_WINDOW", "10"))
+
+# --- GDPR dashboard (issue 7) ---
+# Hourly catch-up of store inventories nobody asked to recount (store created in
+# the admin, a missed inventory_refresh_soon call, a lost message).
+CELERY_BEAT_SCHEDULE["inventory-refresh-stale"] = {
+    "task": "customers.tasks.inventory_refresh_stale",
+    "schedule": 60 * 60,
 }
 
 # --- Retention expiry and backups (issue 6) ------------------------------------------

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from customers import forget_views, profile_views, settings_views, views
+from customers import forget_views, profile_views, settings_views, views, views_store_admin
 
 urlpatterns = [
     path("", views.store_home, name="store_home"),
@@ -30,6 +30,14 @@ urlpatterns = [
         "suppressions/<int:suppression_id>/lift/",
         forget_views.suppression_lift_view,
         name="suppression_lift",
+    ),
+    # Store settings and API keys (issue 5)
+    path("settings/", views_store_admin.store_settings, name="store_settings"),
+    path("api-keys/", views_store_admin.api_keys, name="api_keys"),
+    path(
+        "api-keys/<int:key_id>/revoke/",
+        views_store_admin.api_key_revoke_view,
+        name="api_key_revoke",
     ),
     # Retention settings (issue 6); the settings page of issue 5 may absorb it.
     path("settings/retention/", settings_views.retention_settings, name="retention_settings"),

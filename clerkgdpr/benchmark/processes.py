@@ -1,0 +1,164 @@
+"""The web (gunicorn) and worker (Celery) processes a benchmark run measures, and their memory."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+from django.conf import settings
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def _env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    db = settings.DATABASES["default"]
+    host = db["HOST"] or "127.0.0.1"
+    if host.startswith("/"):
+        url = f"postgresql://{db['USER']}@/{db['NAME']}?host={host}&port={db['PORT'] or 5432}"
+    else:
+        password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+        url = f"postgresql://{db['USER']}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    env.update(
+        DATABASE_URL=url,
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_KEY_PREFIX=settings.CELERY_KEY_PREFIX,
+        DJANGO_DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SETTINGS_MODULE="clerkgdpr.settings",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+class Web:
+    """gunicorn with 2 sync workers (the issue's setup: 2 cores, 2 workers)."""
+
+    def __init__(self, port: int, log_dir: Path, workers: int = 2):
+        self.port = port
+        self.log = open(log_dir / "bench-web.log", "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:clerkgdpr.gunicorn_conf",
+                "-w",
+                str(workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "clerkgdpr.wsgi",
+            ],
+            cwd=BASE_DIR,
+            env=_env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self.log.name}")
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer within 60 s")
+
+    def get(self, path: str, headers: dict | None = None) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.log.close()
+
+
+class Worker:
+    def __init__(self, log_dir: Path, concurrency: int = 1):
+        self.log_path = log_dir / "bench-worker.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "clerkgdpr",
+                "worker",
+                "-Q",
+                "forget,maintenance",
+                "-c",
+                str(concurrency),
+                "-l",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=_env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while "ready" not in self.log_path.read_text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not start; see {self.log_path}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.log.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class MemorySampler(threading.Thread):
+    """Samples the resident memory of each watched process tree; keeps the peak per name."""
+
+    def __init__(self, interval: float = 0.25):
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.watched: dict[str, int] = {}
+        self.peak_mb: dict[str, float] = {}
+        self._halt = threading.Event()
+
+    def watch(self, name: str, pid: int) -> None:
+        self.watched[name] = pid
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            for name, pid in list(self.watched.items()):
+                try:
+                    root = psutil.Process(pid)
+                    procs = [root, *root.children(recursive=True)]
+                    biggest = max(p.memory_info().rss for p in procs) / 2**20
+                except psutil.Error:
+                    continue
+                self.peak_mb[name] = max(self.peak_mb.get(name, 0.0), biggest)
+            self._halt.wait(self.interval)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)

@@ -1,0 +1,306 @@
+"""Every URL pattern, walked as every kind of visitor: who gets in, who is refused, and how.
+
+The URL list comes from the resolver, so pages added later are walked too.
+``EXPECTED`` says, per URL name, what each visitor gets; a URL missing from it
+fails ``test_every_url_is_in_the_table`` with the list of what to add.  Store
+URLs are walked on Acme Main with a real customer, visitor and request, so a
+404 means "refused", not "nothing there".
+
+Visitors: anonymous; Charlie (owner of another account); Adam (admin limited
+to the outlet: Acme Main is not his); Vera (viewer); Bob (analyst); Sam
+(platform staff, no support grant); Alice (owner).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from gdpr_dashboard.models import PrivacyRequest, RequestKind, RequestVia
+from stores.models import ApiKey, User
+from tests.factories import CustomerFactory, OrderFactory, VisitorFactory
+from tests.urlwalk import WalkedUrl, build_path, url_patterns
+
+ACTORS = ("anonymous", "other_account", "limited_admin", "viewer", "analyst", "staff", "owner")
+# Who may never see a shopper of Acme Main, on any page.
+NO_ACME_DATA = ("anonymous", "other_account", "limited_admin", "viewer", "staff")
+LOGIN = "login"  # 302 to /login/?next=...
+ADMIN_LOGIN = "admin-login"  # 302 to /admin/login/?next=...
+ADMIN_HOME = "admin-home"  # 302 to /admin/ (admin refuses a missing object or a non-staff logout)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What each visitor gets: a status code or a named redirect (a tuple: any of them)."""
+
+    anonymous: int | str
+    other_account: int | str
+    limited_admin: int | str
+    viewer: int | str
+    analyst: int | str
+    staff: int | str
+    owner: int | str
+
+
+PUBLIC = Expect(200, 200, 200, 200, 200, 200, 200)
+SIGNED_IN = Expect(LOGIN, 200, 200, 200, 200, 200, 200)
+# Store pages (stores.access.Need): a store of another account, or one outside a
+# limited membership, or platform staff without a grant: the same 404 as an unknown store.
+STORE_DASHBOARD = Expect(LOGIN, 404, 404, 200, 200, 404, 200)
+STORE_PERSONAL_DATA = Expect(LOGIN, 404, 404, 403, 200, 404, 200)
+STORE_MANAGE = Expect(LOGIN, 404, 404, 403, 403, 404, 200)
+POST_ONLY = Expect(405, 405, 405, 405, 405, 405, 405)
+# Django admin: only platform staff; Sam is staff without model permissions.
+ADMIN_PAGE = Expect(
+    ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN
+)
+ADMIN_STAFF_PAGE = Expect(
+    ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, ADMIN_LOGIN
+)
+
+EXPECTED: dict[str, Expect] = {
+    "home": SIGNED_IN,
+    "healthz": PUBLIC,
+    "login": PUBLIC,
+    "logout": POST_ONLY,
+    "store_home": STORE_DASHBOARD,
+    # Staff console (issue 3)
+    "search": SIGNED_IN,  # everybody may search; results only from stores they may read
+    "customer_list": STORE_PERSONAL_DATA,
+    "customer_profile": STORE_PERSONAL_DATA,
+    "customer_download": STORE_PERSONAL_DATA,
+    "visitor_profile": STORE_PERSONAL_DATA,
+    "visitor_download": STORE_PERSONAL_DATA,
+    # The article's addresses redirect to the profile in the user's current store (followed
+    # here: see FOLLOW): Charlie's and Adam's current stores do not hold the subject, Sam has
+    # no store at all.
+    "store_customer": Expect(LOGIN, 404, 404, 403, 200, 404, 200),
+    "store_visitor": Expect(LOGIN, 404, 404, 403, 200, 404, 200),
+    "admin:login": Expect(200, 200, 200, 200, 200, ADMIN_HOME, 200),
+    "admin:index": ADMIN_STAFF_PAGE,
+    "admin:logout": Expect(ADMIN_HOME, *[ADMIN_HOME] * 4, 405, ADMIN_HOME),
+    "admin:password_change": ADMIN_STAFF_PAGE,
+    "admin:password_change_done": ADMIN_STAFF_PAGE,
+    "admin:jsi18n": ADMIN_STAFF_PAGE,
+    # Staff without permissions: the autocomplete refuses the (empty) query.
+    "admin:autocomplete": Expect(ADMIN_LOGIN, *[ADMIN_LOGIN] * 4, 403, ADMIN_LOGIN),
+    "admin:view_on_site": Expect(ADMIN_LOGIN, *[ADMIN_LOGIN] * 4, 404, ADMIN_LOGIN),
+    "admin:app_list": Expect(ADMIN_LOGIN, *[ADMIN_LOGIN] * 4, 404, ADMIN_LOGIN),
+    "admin/(?P<url>.*)$": Expect(ADMIN_LOGIN, *[ADMIN_LOGIN] * 4, 404, ADMIN_LOGIN),
+}
+# Every ModelAdmin page (changelist, add, change, delete, history and the bare
+# object URL) of every registered model: staff only, and Sam has no model permissions.
+ADMIN_MODEL_PAGE = re.compile(
+    r"^(admin:\w+_(changelist|add|change|delete|history|password_change)"
+    r"|admin/\w+/\w+/<path:object_id>/)$"
+)
+# Staff without permissions: refused, or sent home when the object does not exist.
+ADMIN_MODEL_EXPECT = Expect(*[ADMIN_LOGIN] * 5, (403, ADMIN_HOME), ADMIN_LOGIN)
+# The bare object URL: login first, then a redirect to the object's change page.
+ADMIN_OBJECT_REDIRECT = Expect(*[ADMIN_LOGIN] * 5, 302, ADMIN_LOGIN)
+
+
+# URLs that redirect to another page by design; the walk checks where the redirect lands.
+FOLLOW = {"store_customer", "store_visitor"}
+
+
+def expectation_for(url: WalkedUrl) -> Expect | None:
+    if url.key in EXPECTED:
+        return EXPECTED[url.key]
+    if url.key.startswith("admin/") and url.key.endswith("<path:object_id>/"):
+        return ADMIN_OBJECT_REDIRECT
+    if ADMIN_MODEL_PAGE.match(url.key):
+        return ADMIN_MODEL_EXPECT
+    return None
+
+
+# --- the data the walk fills the URLs with ---------------------------------------------
+
+SUBJECT_EMAIL = "walk.subject@example.com"
+SUBJECT_CUSTOMER = "C-WALK-0001"
+SUBJECT_VISITOR = "v-walk-0001"
+SUBJECT_NAME = "Walkena Subjectsson"  # never part of a URL
+
+
+@pytest.fixture
+def url_values(store) -> dict[str, str]:
+    """Real slugs and ids of Acme Main, by argument name (add a name when a URL needs it)."""
+    connection.set_tenant(store)
+    customer = CustomerFactory(
+        email=SUBJECT_EMAIL, customer_ref=SUBJECT_CUSTOMER, name=SUBJECT_NAME
+    )
+    visitor = VisitorFactory(visitor_ref=SUBJECT_VISITOR, customer=customer)
+    order = OrderFactory(customer=customer, visitor=visitor, email=SUBJECT_EMAIL)
+    connection.set_schema_to_public()
+    request = PrivacyRequest.objects.create(
+        store=store, kind=RequestKind.FORGET, via=RequestVia.UI, subject_kind="email"
+    )
+    api_key = ApiKey.objects.create(store=store, key="walk-public-key", private_key_hash="x")
+    return {
+        "store_slug": store.slug,
+        "store": store.slug,
+        "slug": store.slug,
+        "account_slug": store.account.slug,
+        "account": store.account.slug,
+        "email_or_id": SUBJECT_EMAIL,
+        "identifier": SUBJECT_EMAIL,
+        "customer": SUBJECT_CUSTOMER,
+        "customer_ref": SUBJECT_CUSTOMER,
+        "visitor": SUBJECT_VISITOR,
+        "visitor_id": SUBJECT_VISITOR,
+        "visitor_ref": SUBJECT_VISITOR,
+        "order_id": str(order.pk),
+        "request_id": str(request.pk),
+        "pk": str(request.pk),
+        "key_id": str(api_key.pk),
+        "api_key_id": str(api_key.pk),
+        # Django admin
+        "object_id": str(store.pk),
+        "id": str(User.objects.get(email="alice@acme.example").pk),
+        "content_type_id": "1",
+        "app_label": "stores",
+        "url": "no-such-admin-page/",
+    }
+
+
+@pytest.fixture
+def clients(alice, bob, vera, adam, charlie, sam) -> dict[str, Client]:
+    users = {
+        "other_account": charlie,
+        "limited_admin": adam,
+        "viewer": vera,
+        "analyst": bob,
+        "staff": sam,
+        "owner": alice,
+    }
+    made = {"anonymous": Client()}
+    for actor, user in users.items():
+        client = Client()
+        client.force_login(user)
+        made[actor] = client
+    return made
+
+
+def test_every_url_is_in_the_table():
+    missing = sorted(u.key for u in url_patterns() if expectation_for(u) is None)
+    assert not missing, (
+        "URLs without an expected outcome per visitor; add them to EXPECTED in "
+        f"tests/test_security_urls.py: {missing}"
+    )
+
+
+def test_every_url_argument_has_a_real_value(url_values):
+    gaps = {
+        f"{u.key}: {name}" for u in url_patterns() for name in u.kwargs if name not in url_values
+    }
+    assert not gaps, f"add a real value for these URL arguments to url_values: {sorted(gaps)}"
+
+
+def _outcome(response) -> int | str:
+    if response.status_code == 302:
+        location = response["Location"]
+        if location.startswith("/admin/login/"):
+            return ADMIN_LOGIN
+        if location == "/admin/":
+            return ADMIN_HOME
+        if location.startswith("/login/"):
+            return LOGIN
+    return response.status_code
+
+
+def test_every_url_answers_each_visitor_as_the_table_says(clients, url_values):
+    wrong = []
+    for url in url_patterns():
+        expect = expectation_for(url)
+        if expect is None or any(name not in url_values for name in url.kwargs):
+            continue  # reported by the two tests above
+        path = build_path(url, url_values)
+        for actor in ACTORS:
+            response = clients[actor].get(path, follow=url.key in FOLLOW and actor != "anonymous")
+            got, wanted = _outcome(response), getattr(expect, actor)
+            if got not in (wanted if isinstance(wanted, tuple) else (wanted,)):
+                wrong.append(f"{url.key} {path} as {actor}: got {got}, expected {wanted}")
+                continue
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            if got in (403, 404, 405, LOGIN, ADMIN_LOGIN, ADMIN_HOME) or actor in NO_ACME_DATA:
+                # A refusal, or a page for somebody who may not read Acme Main's shoppers,
+                # never shows the subject (a not-found page may echo what was asked for).
+                asked = path + "".join(u for u, _ in getattr(response, "redirect_chain", []))
+                secrets = [x for x in (SUBJECT_EMAIL, SUBJECT_CUSTOMER, SUBJECT_VISITOR)]
+                for secret in [x for x in secrets if x not in asked] + [SUBJECT_NAME]:
+                    if secret.encode() in body:
+                        wrong.append(f"{url.key} as {actor}: shows {secret}")
+            if response.get("Content-Type", "").startswith("text/html") and body:
+                for script in re.findall(rb"<script\b[^>]*>", body):
+                    if b"src=" not in script:
+                        wrong.append(f"{url.key} as {actor}: inline <script> (CSP forbids it)")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_platform_staff_with_a_live_grant_reads_the_store(client, sam, store, url_values):
+    from stores.models import SupportGrant
+
+    SupportGrant.objects.create(
+        store=store,
+        staff_user=sam,
+        reason="Ticket 4711: merchant cannot find a shopper",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    client.force_login(sam)
+    assert client.get(f"/s/{store.slug}/").status_code == 200
+
+
+# --- CSRF ---------------------------------------------------------------------------------
+
+# Views exempt from CSRF must authenticate by API key (no cookies) and live under these.
+CSRF_EXEMPT_PREFIXES = ("/v2/", "/api/")
+
+
+def test_only_key_authenticated_api_views_are_csrf_exempt(url_values):
+    exempt = [
+        u.key
+        for u in url_patterns()
+        if getattr(u.callback, "csrf_exempt", False)
+        and not build_path(u, url_values).startswith(CSRF_EXEMPT_PREFIXES)
+    ]
+    assert not exempt, f"CSRF-exempt views outside the API: {exempt}"
+
+
+@pytest.mark.parametrize("actor", ["anonymous", "owner"])
+def test_every_post_without_a_token_is_refused(actor, alice, url_values):
+    client = Client(enforce_csrf_checks=True)
+    if actor == "owner":
+        client.force_login(alice)
+    accepted = []
+    for url in url_patterns():
+        if any(name not in url_values for name in url.kwargs):
+            continue
+        path = build_path(url, url_values)
+        if path.startswith(CSRF_EXEMPT_PREFIXES):
+            continue
+        response = client.post(path, {"q": "x", "confirm": "1"})
+        if response.status_code != 403 or b"CSRF" not in response.content:
+            accepted.append(f"{url.key} {path}: {response.status_code}")
+    assert not accepted, "POST without CSRF token not refused:\n" + "\n".join(accepted)
+
+
+def test_a_post_with_the_token_gets_through(alice):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/login/")
+    token = page.cookies["csrftoken"].value
+    response = client.post(
+        "/login/",
+        {
+            "username": alice.email,
+            "password": "correct-horse-battery",
+            "csrfmiddlewaretoken": token,
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
