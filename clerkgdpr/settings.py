@@ -40,6 +40,8 @@ SHARED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    # Serves the API docs' Swagger UI from our static files (CSP: no CDN, no inline script).
+    "ninja",
 ]
 TENANT_APPS = ["customers"]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -216,6 +218,29 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # so a second beat process does no harm.
 CELERY_BEAT_SCHEDULE: dict = {}
 
-# --- Staff console (issue 3) -----------------------------------------------------------
-# Profile and search addresses carry e-mails and visitor ids: redact them from
-# Django's request log and the development server's access log.
+# --- Forget pipeline (issue 4) ---------------------------------------------------------------
+# The sweeper re-queues forget requests stuck in received / queued / running
+# (lost broker message, killed worker) for longer than this.
+FORGET_STUCK_AFTER_SECONDS = float(os.environ.get("FORGET_STUCK_AFTER_SECONDS", "120"))
+FORGET_SWEEP_INTERVAL_SECONDS = float(os.environ.get("FORGET_SWEEP_INTERVAL_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE["forget-sweep"] = {
+    "task": "customers.tasks.forget_sweep",
+    "schedule": FORGET_SWEEP_INTERVAL_SECONDS,
+}
+
+# --- Store API (issue 5) ---
+# JSON errors, 413 and a last-resort error answer on /v2/ and /api/; outermost,
+# so it also covers failures in the other middleware.
+MIDDLEWARE.insert(0, "customers.api.middleware.ApiGuardMiddleware")
+API_MAX_BODY_BYTES = 1024 * 1024
+# Per-key fixed window in Redis: at most this many calls per window (0 = off).
+API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "3000"))
+API_RATE_LIMIT_WINDOW = int(os.environ.get("API_RATE_LIMIT_WINDOW", "10"))
+
+# --- GDPR dashboard (issue 7) ---
+# Hourly catch-up of store inventories nobody asked to recount (store created in
+# the admin, a missed inventory_refresh_soon call, a lost message).
+CELERY_BEAT_SCHEDULE["inventory-refresh-stale"] = {
+    "task": "customers.tasks.inventory_refresh_stale",
+    "schedule": 60 * 60,
+}

@@ -14,6 +14,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("s/<slug:store_slug>/", include("customers.urls")),
+    # GDPR dashboard (/a/<account>/gdpr/...) and the public trust page (/trust/).
+    path("", include("gdpr_dashboard.urls")),
     path("admin/", admin.site.urls),
     # Staff console (issue 3): top search and the article's /store/... addresses.
     path("search", search_views.search, name="search"),
@@ -27,4 +29,12 @@ urlpatterns = [
         profile_views.current_store_visitor,
         name="store_visitor",
     ),
+]
+
+# --- store API (issue 5) ---
+from customers.api.urls import v1_urls, v2_urlpatterns  # noqa: E402
+
+urlpatterns += [
+    path("v2/", include(v2_urlpatterns)),
+    path("api/v1/", v1_urls),
 ]

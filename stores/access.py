@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from stores.models import Account, Membership, Role, Store, SupportGrant, User
+from stores.signals import support_access_used
 
 LAST_STORE_SESSION_KEY = "last_store"
 
@@ -115,6 +116,9 @@ def get_store_for_user(request: HttpRequest, slug: str, *, need: Need) -> StoreA
         raise Http404("No such store.")
     if access.level < need:
         raise PermissionDenied("Your role does not allow this.")
+    if access.membership is None and access.support_grant is not None:
+        # Every use of a support grant lands in the account's access log.
+        support_access_used.send(sender=StoreAccess, request=request, access=access)
     connection.set_tenant(store)
     request.store_access = access
     if request.session.get(LAST_STORE_SESSION_KEY) != store.slug:

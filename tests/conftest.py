@@ -350,3 +350,21 @@ def browser_login(page, base_url: str, user: User) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
+
+
+# --- store API (issue 5) -----------------------------------------------------------------
+
+
+@pytest.fixture
+def api_key(store):
+    """A fresh key pair of Acme Main: ``api_key.api_key.key``, ``api_key.private_key``."""
+    from customers.api_keys import api_key_create
+
+    return api_key_create(store=store, label="tests")
+
+
+@pytest.fixture
+def outlet_api_key(outlet):
+    from customers.api_keys import api_key_create
+
+    return api_key_create(store=outlet, label="tests")

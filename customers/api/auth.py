@@ -1,0 +1,103 @@
+"""Who is calling: the API key (and private key) of a store, and the per-key rate limit."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+from customers.api.errors import ApiError
+from customers.api_keys import api_key_used, private_key_matches
+from stores.models import ApiKey
+
+log = logging.getLogger("clerkgdpr.api")
+
+MAX_KEY_LENGTH = 64
+MAX_PRIVATE_KEY_LENGTH = 128
+
+
+def authenticate(key, private_key, *, need_private: bool) -> ApiKey:
+    """The live ApiKey for ``key`` (checking ``private_key`` when needed), store selected.
+
+    Sets the connection to the key's store schema and counts the call against
+    the key's rate limit.
+    """
+    if not key:
+        raise ApiError(401, "MissingKey", "The call needs the store's API key (key).")
+    if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH:
+        raise ApiError(401, "InvalidKey", "Unknown or revoked API key.")
+    api_key = (
+        ApiKey.objects.select_related("store", "store__account")
+        .filter(key=key, revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None:
+        raise ApiError(401, "InvalidKey", "Unknown or revoked API key.")
+    if need_private:
+        if not private_key:
+            raise ApiError(
+                403, "PrivateKeyRequired", "This call needs the private key (private_key)."
+            )
+        if (
+            not isinstance(private_key, str)
+            or len(private_key) > MAX_PRIVATE_KEY_LENGTH
+            or not private_key_matches(api_key, private_key)
+        ):
+            raise ApiError(403, "InvalidPrivateKey", "The private key does not match the key.")
+    rate_limit(api_key)
+    api_key_used(api_key=api_key)
+    connection.set_tenant(api_key.store)
+    return api_key
+
+
+# --- rate limit: a fixed window per key in Redis -------------------------------------
+
+_client: redis.Redis | None = None
+_down_until = 0.0
+# After a Redis failure, skip the check this long instead of waiting on every call.
+REDIS_RETRY_AFTER = 5.0
+
+
+def _redis() -> redis.Redis:
+    global _client
+    if _client is None:
+        url = settings.REDIS_URL
+        if url.startswith("redis+socket://"):
+            url = "unix://" + url.removeprefix("redis+socket://")
+        _client = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+    return _client
+
+
+def rate_limit(api_key: ApiKey) -> None:
+    """429 with Retry-After when the key is over its window; fails open if Redis is down."""
+    global _down_until
+    limit = settings.API_RATE_LIMIT_REQUESTS
+    window = settings.API_RATE_LIMIT_WINDOW
+    if not limit:
+        return
+    now = time.time()
+    if now < _down_until:
+        return
+    slot = int(now // window)
+    name = f"{settings.CELERY_KEY_PREFIX}:ratelimit:{api_key.pk}:{slot}"
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.incr(name)
+        pipe.expire(name, window + 1)
+        count, _ = pipe.execute()
+    except redis.RedisError as exc:
+        _down_until = now + REDIS_RETRY_AFTER
+        log.warning("rate limit not checked, Redis unavailable: %s", type(exc).__name__)
+        return
+    if count > limit:
+        retry_after = max(1, math.ceil((slot + 1) * window - now))
+        raise ApiError(
+            429,
+            "RateLimited",
+            f"More than {limit} calls in {window} seconds with this key; retry later.",
+            retry_after=retry_after,
+        )

@@ -1,0 +1,255 @@
+"""What the collection API accepts: one validated shape per event and per synced record.
+
+The v1 batch endpoint and the v2 single-call endpoints both validate through
+these models, so a value that is refused by one is refused by the other.
+Strings are bounded and may not carry control characters; ids may be given as
+strings or integers (the v2 API documents ``products=[123,456]``); times are
+Unix seconds or ISO 8601 and may not lie in the future.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+MAX_BATCH = 1000
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# Shops' clocks drift; a little into the future is tolerated, more is a bug.
+FUTURE_SLACK = timedelta(minutes=10)
+
+
+def _no_control_characters(value: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _id_to_str(value: Any) -> Any:
+    # bool is an int subclass: True is not an id.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _valid_email(value: str) -> str:
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError("is not a valid e-mail address") from None
+    return value.lower()
+
+
+def _aware_time(value: datetime) -> datetime:
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    if value < EARLIEST:
+        raise ValueError("is before the year 2000")
+    if value > timezone.now() + FUTURE_SLACK:
+        raise ValueError("is in the future")
+    return value
+
+
+def _not_auto(value: str) -> str:
+    if value == "auto":
+        raise ValueError("'auto' is only accepted by the v2 single-event calls")
+    return value
+
+
+def Text(max_length: int):  # noqa: N802 - reads like a type in the models below
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length),
+        AfterValidator(_no_control_characters),
+    ]
+
+
+Ref = Annotated[
+    str,
+    BeforeValidator(_id_to_str),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    AfterValidator(_no_control_characters),
+]
+VisitorRef = Annotated[Ref, AfterValidator(_not_auto)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=254),
+    AfterValidator(_no_control_characters),
+    AfterValidator(_valid_email),
+]
+Time = Annotated[datetime, AfterValidator(_aware_time)]
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), decimal_places=2)]
+Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class _In(BaseModel):
+    # Extra keys are ignored (v2 clients send more than we keep), never stored.
+    model_config = ConfigDict(extra="ignore", str_max_length=10_000)
+
+
+class _EventIn(_In):
+    visitor: VisitorRef
+    time: Time
+    # The shop's customer id when the visitor is logged in: links the visitor.
+    customer: Ref | None = None
+
+
+class PageEvent(_EventIn):
+    kind: Literal["page"]
+    url: Text(2000)
+    title: Text(500) = ""
+    category: Text(255) = ""
+    duration: int = Field(default=0, ge=0, le=86_400, description="seconds on the page")
+
+
+class CategoryEvent(_EventIn):
+    kind: Literal["category"]
+    category: Annotated[Text(255), StringConstraints(min_length=1)]
+    url: Text(2000) = ""
+
+
+class ProductEvent(_EventIn):
+    kind: Literal["product"]
+    product: Ref
+    api: Text(100) = ""
+
+
+class ClickEvent(_EventIn):
+    kind: Literal["click"]
+    product: Ref
+    api: Text(100) = Field(default="", description="the API call that produced the result")
+    n: int | None = Field(default=None, ge=0, le=10_000, description="0-based position")
+    external: bool = False
+    labels: list[Text(100)] = Field(default_factory=list, max_length=50)
+
+
+class EmailEvent(_EventIn):
+    kind: Literal["email"]
+    email: Email
+
+
+class SaleLine(_In):
+    id: Ref
+    quantity: Quantity = 1
+    price: Money | None = None
+
+
+def _lines(value: Any) -> Any:
+    # `products` may list bare ids (quantity 1, catalogue price) or line objects.
+    if isinstance(value, list):
+        return [
+            {"id": v} if isinstance(v, str | int) and not isinstance(v, bool) else v for v in value
+        ]
+    return value
+
+
+Lines = Annotated[list[SaleLine], BeforeValidator(_lines), Field(max_length=500)]
+
+
+class SaleEvent(_In):
+    kind: Literal["sale"]
+    sale: Ref
+    products: Annotated[Lines, Field(min_length=1)]
+    time: Time
+    visitor: VisitorRef | None = None
+    customer: Ref | None = None
+    email: Email | None = None
+
+
+Event = Annotated[
+    PageEvent | CategoryEvent | ProductEvent | ClickEvent | EmailEvent | SaleEvent,
+    Field(discriminator="kind"),
+]
+
+
+class EventBatch(_In):
+    events: list[Event] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+CRM_VALUE_MAX = 255
+
+
+class CustomerIn(_In):
+    """A CRM record: ``id`` plus any attributes; only the store's allowed ones are kept."""
+
+    model_config = ConfigDict(extra="allow", str_max_length=10_000)
+
+    id: Ref
+    name: Text(255) | None = None
+    email: Email | None = None
+    time: Time | None = Field(
+        default=None, description="when the record last changed; needed to re-sync after a forget"
+    )
+
+    @model_validator(mode="after")
+    def _attributes_are_scalars(self) -> CustomerIn:
+        extra = self.model_extra or {}
+        if len(extra) > 100:
+            raise ValueError("too many attributes (at most 100)")
+        for name, value in extra.items():
+            if len(name) > 64 or _has_control(name):
+                raise ValueError("attribute names are at most 64 plain characters")
+            if isinstance(value, str):
+                if len(value) > CRM_VALUE_MAX or _has_control(value):
+                    raise ValueError(
+                        f"attribute {name!r} must be at most {CRM_VALUE_MAX} plain characters"
+                    )
+            elif value is not None and not isinstance(value, int | float | bool):
+                raise ValueError(f"attribute {name!r} must be a string, number, boolean or null")
+        return self
+
+    @property
+    def attributes(self) -> dict:
+        return dict(self.model_extra or {})
+
+
+def _has_control(value: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
+class OrderIn(_In):
+    id: Ref
+    products: Lines
+    time: Time
+    customer: Ref | None = None
+    email: Email | None = None
+    visitor: VisitorRef | None = None
+
+
+class ProductIn(_In):
+    id: Ref
+    name: Text(500) = ""
+    price: Money | None = None
+    url: Text(2000) = ""
+    categories: list[Text(255)] = Field(default_factory=list, max_length=50)
+
+
+class CustomersIn(_In):
+    customers: list[CustomerIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class OrdersIn(_In):
+    orders: list[OrderIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ProductsIn(_In):
+    products: list[ProductIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class RefsIn(_In):
+    """DELETE bodies: a list of ids under the collection's name."""
+
+    ids: list[Ref] = Field(min_length=1, max_length=MAX_BATCH)

@@ -1,0 +1,52 @@
+"""Owner/admin pages of a store: collection settings and API keys."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from customers.api_keys import api_key_create, api_key_revoke
+from customers.store_settings import StoreSettingsForm, store_settings_update
+from stores.access import Need, get_store_for_user
+from stores.models import ApiKey
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def store_settings(request: HttpRequest, store_slug: str) -> HttpResponse:
+    store = get_store_for_user(request, store_slug, need=Need.MANAGE).store
+    form = StoreSettingsForm(request.POST or None, instance=store)
+    if request.method == "POST" and form.is_valid():
+        changed = store_settings_update(store=store, form=form, actor=request.user)
+        messages.success(request, "Settings saved." if changed else "Nothing changed.")
+        return redirect("store_settings", store_slug=store.slug)
+    return render(request, "customers/store_settings.html", {"store": store, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest, store_slug: str) -> HttpResponse:
+    store = get_store_for_user(request, store_slug, need=Need.MANAGE).store
+    issued = None
+    if request.method == "POST":
+        issued = api_key_create(
+            store=store, label=request.POST.get("label", ""), actor=request.user
+        )
+    keys = ApiKey.objects.filter(store=store).select_related("created_by").order_by("-created_at")
+    # The private key is in this one response only; never cache it.
+    response = render(
+        request, "customers/api_keys.html", {"store": store, "keys": keys, "issued": issued}
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, store_slug: str, key_id: int) -> HttpResponse:
+    store = get_store_for_user(request, store_slug, need=Need.MANAGE).store
+    api_key = get_object_or_404(ApiKey, store=store, pk=key_id)
+    api_key_revoke(api_key=api_key, actor=request.user)
+    messages.success(request, f"Key {api_key.key[:8]}… revoked; calls with it now fail.")
+    return redirect("api_keys", store_slug=store.slug)

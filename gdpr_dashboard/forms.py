@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django import forms
+
+from gdpr_dashboard.services import SUPPORT_GRANT_MAX_HOURS
+from stores.models import Store, User
+
+
+class SupportGrantForm(forms.Form):
+    """An account owner lets a named platform staff member into one store for a while."""
+
+    store = forms.TypedChoiceField(coerce=int)
+    staff_email = forms.EmailField(
+        label="Platform staff member's e-mail",
+        help_text="The support agent named in your support case.",
+    )
+    reason = forms.CharField(max_length=500, widget=forms.TextInput)
+    hours = forms.IntegerField(
+        min_value=1, max_value=SUPPORT_GRANT_MAX_HOURS, initial=4, label="For how many hours"
+    )
+
+    def __init__(self, *args, stores: list[Store], **kwargs):
+        # A list, not a queryset: the dashboard already holds the stores (no extra query).
+        super().__init__(*args, **kwargs)
+        self._stores = {s.pk: s for s in stores}
+        self.fields["store"].choices = [(s.pk, s.name) for s in stores]
+
+    def clean_store(self) -> Store:
+        return self._stores[self.cleaned_data["store"]]
+
+    def clean_staff_email(self) -> User:
+        email = self.cleaned_data["staff_email"].strip().lower()
+        user = User.objects.filter(email=email, is_staff=True, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError("No platform staff member has this e-mail address.")
+        return user

@@ -1,0 +1,387 @@
+"""Reads for the account's GDPR dashboard and the public trust page.
+
+Only public tables: the per-store inventory comes from ``InventorySnapshot``
+(kept current by ``customers.tasks.inventory_refresh_soon``), never from a
+store schema, so the page costs the same fixed number of queries for one
+store or fifty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from gdpr_dashboard.models import (
+    AuditEvent,
+    Backup,
+    PrivacyRequest,
+    RequestStatus,
+    RetentionRun,
+    SubProcessor,
+    SubProcessorChange,
+)
+from stores.models import Account, Membership, Store, SupportGrant
+
+REQUEST_LOG_DAYS = 90
+REQUEST_LOG_LIMIT = 200
+ACCESS_LOG_LIMIT = 100
+CHANGE_LOG_LIMIT = 30
+OPEN_STATUSES = (RequestStatus.RECEIVED, RequestStatus.QUEUED, RequestStatus.RUNNING)
+
+# Countries of the EU/EEA, as the first word of SubProcessor.country.
+EEA_COUNTRIES = frozenset(
+    [
+        "Austria",
+        "Belgium",
+        "Bulgaria",
+        "Croatia",
+        "Cyprus",
+        "Czechia",
+        "Denmark",
+        "Estonia",
+        "Finland",
+        "France",
+        "Germany",
+        "Greece",
+        "Hungary",
+        "Iceland",
+        "Ireland",
+        "Italy",
+        "Latvia",
+        "Liechtenstein",
+        "Lithuania",
+        "Luxembourg",
+        "Malta",
+        "Netherlands",
+        "Norway",
+        "Poland",
+        "Portugal",
+        "Romania",
+        "Slovakia",
+        "Slovenia",
+        "Spain",
+        "Sweden",
+    ]
+)
+
+
+def in_eea(country: str) -> bool:
+    return country.split(" ")[0].strip(",") in EEA_COUNTRIES
+
+
+# --- data types per store -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataType:
+    """One of the article's five data types, as the dashboard shows it for one store."""
+
+    code: str
+    label: str
+    explanation: str
+    held: bool  # the store holds data of this type (per the last inventory)
+    count: int | None  # how many (customers, visitors, orders), None before the first refresh
+    count_label: str
+    collection: bool | None  # the store's switch; None: no switch, follows from other data
+    collection_note: str = ""
+
+    @property
+    def checked(self) -> bool:
+        """Green check: held, and (where there is a switch) collection is on."""
+        return self.held and self.collection is not False
+
+    @property
+    def leftover(self) -> bool:
+        """Collection switched off but data from before is still held."""
+        return self.held and self.collection is False
+
+
+def data_types_for(store: Store) -> list[DataType]:
+    """The five data types of a store from its inventory snapshot (no query: prefetched)."""
+    snapshot = getattr(store, "inventory", None)
+    counts = snapshot.counts if snapshot else {}
+    known = snapshot is not None
+
+    def n(key: str) -> int:
+        return int(counts.get(key, 0))
+
+    events = n("page_views") + n("content_views") + n("clicks")
+    crm_fields = ", ".join(store.crm_fields or [])
+    return [
+        DataType(
+            code="browsing",
+            label="Website browsing history",
+            explanation="Visitor ids are tracked and behaviour is attributed to the visitor.",
+            held=n("visitors") > 0 and events > 0,
+            count=n("visitors") if known else None,
+            count_label=f"visitors, {events:,} events",
+            collection=store.track_browsing,
+        ),
+        DataType(
+            code="preferences",
+            label="Purchase preferences",
+            explanation="Customers are identified and recommendations follow their clicks "
+            "or orders.",
+            held=n("customers") > 0 and (n("clicks") > 0 or n("orders") > 0),
+            count=n("customers") if known else None,
+            count_label="customers",
+            collection=None,
+            collection_note="follows from clicks and orders",
+        ),
+        DataType(
+            code="email",
+            label="E-mail addresses",
+            explanation="The store has access to its customers' e-mail addresses.",
+            held=n("customers_with_email") > 0,
+            count=n("customers_with_email") if known else None,
+            count_label="customers with an e-mail address",
+            collection=store.collect_emails,
+        ),
+        DataType(
+            code="orders",
+            label="Order history",
+            explanation="Historic orders, whether or not their customers can be identified.",
+            held=n("orders") > 0,
+            count=n("orders") if known else None,
+            count_label="orders",
+            collection=None,
+            collection_note="always, orders stay anonymous after a forget",
+        ),
+        DataType(
+            code="crm",
+            label="CRM",
+            explanation="Customer details such as age, gender or city.",
+            held=n("customers_with_crm") > 0,
+            count=n("customers_with_crm") if known else None,
+            count_label="customers with CRM fields",
+            collection=bool(store.crm_fields),
+            collection_note=crm_fields,
+        ),
+    ]
+
+
+# --- sub-processors -------------------------------------------------------------------
+
+
+@dataclass
+class SubProcessorRow:
+    subprocessor: SubProcessor
+    product_names: list[str]
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def used(self) -> bool:
+        return bool(self.reasons)
+
+
+def active_subprocessors() -> QuerySet[SubProcessor]:
+    return SubProcessor.objects.filter(removed_on__isnull=True).prefetch_related("products")
+
+
+def subprocessor_rows(
+    subprocessors: Iterable[SubProcessor], stores: Iterable[Store]
+) -> list[SubProcessorRow]:
+    """Each sub-processor with the reasons it processes these stores' data (empty: unused).
+
+    Both arguments come with their products prefetched; this runs no query.
+    """
+    stores = list(stores)
+    rows = []
+    for sp in subprocessors:
+        sp_products = {p.code: p.name for p in sp.products.all()}
+        row = SubProcessorRow(subprocessor=sp, product_names=sorted(sp_products.values()))
+        if sp.used_by_all:
+            if stores:
+                row.reasons.append("used by every store (platform infrastructure)")
+        else:
+            by_product: dict[str, list[str]] = {}
+            for store in stores:
+                for product in store.products.all():
+                    if product.code in sp_products:
+                        by_product.setdefault(product.name, []).append(store.name)
+            for product_name, store_names in sorted(by_product.items()):
+                row.reasons.append(_reason(product_name, store_names))
+        rows.append(row)
+    # Used ones first, then by name: the account sees what touches its data at the top.
+    rows.sort(key=lambda r: (not r.used, r.subprocessor.name.lower()))
+    return rows
+
+
+REASON_STORES_SHOWN = 5
+
+
+def _reason(product_name: str, store_names: list[str]) -> str:
+    """'used by Search in store X', or a short list when many stores use the product."""
+    if len(store_names) == 1:
+        return f"used by {product_name} in store {store_names[0]}"
+    shown = ", ".join(store_names[:REASON_STORES_SHOWN])
+    more = len(store_names) - REASON_STORES_SHOWN
+    tail = f" and {more} more" if more > 0 else ""
+    return f"used by {product_name} in {len(store_names)} stores: {shown}{tail}"
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    change: SubProcessorChange
+    affects_account: bool
+    upcoming: bool
+
+
+# --- the whole dashboard --------------------------------------------------------------
+
+
+@dataclass
+class StoreRow:
+    store: Store
+    data_types: list[DataType]
+    last_retention_run: RetentionRun | None
+    last_backup: Backup | None
+
+    @property
+    def inventory_refreshed_at(self) -> datetime | None:
+        snapshot = getattr(self.store, "inventory", None)
+        return snapshot.refreshed_at if snapshot else None
+
+
+@dataclass
+class Dashboard:
+    account: Account
+    membership: Membership
+    primary_region: str
+    backup_region: str
+    stores: list[StoreRow]
+    subprocessors: list[SubProcessorRow]
+    all_in_eea: bool
+    changes: list[ChangeRow]
+    requests: list[PrivacyRequest]
+    access_log: list[AuditEvent]
+    support_grants: list[SupportGrant]
+    now: datetime
+
+    @property
+    def used_subprocessor_count(self) -> int:
+        return sum(1 for r in self.subprocessors if r.used)
+
+
+def dashboard_stores(account: Account, membership: Membership) -> list[Store]:
+    """The account's stores this member may see, with products and inventory (two queries)."""
+    qs = (
+        Store.objects.filter(account=account)
+        .select_related("inventory")
+        .prefetch_related("products")
+        .order_by("name")
+    )
+    limited_to = [s.pk for s in membership.stores.all()]
+    if limited_to:
+        qs = qs.filter(pk__in=limited_to)
+    return list(qs)
+
+
+def _latest_per_store(qs: QuerySet, store_ids: list[int], order_field: str) -> dict[int, object]:
+    # DISTINCT ON (store_id): one query for any number of stores.
+    rows = qs.filter(store_id__in=store_ids).order_by("store_id", f"-{order_field}")
+    return {row.store_id: row for row in rows.distinct("store_id")}
+
+
+def privacy_requests_for(store_ids: list[int], *, now: datetime) -> list[PrivacyRequest]:
+    """The last 90 days' requests, open ones first (then newest first)."""
+    open_first = Case(
+        When(status__in=OPEN_STATUSES, then=Value(0)),
+        When(status=RequestStatus.FAILED, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return list(
+        PrivacyRequest.objects.filter(
+            store_id__in=store_ids, received_at__gte=now - timedelta(days=REQUEST_LOG_DAYS)
+        )
+        .select_related("store", "requested_by", "api_key")
+        .defer("email_digest", "customer_digest", "visitor_digests")
+        .annotate(open_rank=open_first)
+        .order_by("open_rank", "-received_at")[:REQUEST_LOG_LIMIT]
+    )
+
+
+def access_log_for(account: Account, store_ids: list[int]) -> list[AuditEvent]:
+    """Newest audit events of the account: its stores' and account-wide ones."""
+    return list(
+        AuditEvent.objects.filter(account=account)
+        .filter(Q(store_id__in=store_ids) | Q(store__isnull=True))
+        .select_related("actor", "store", "api_key")
+        .order_by("-created_at", "-id")[:ACCESS_LOG_LIMIT]
+    )
+
+
+def support_grants_for(store_ids: list[int], *, now: datetime) -> list[SupportGrant]:
+    """Live grants and those of the last 30 days (the account sees every one)."""
+    return list(
+        SupportGrant.objects.filter(
+            store_id__in=store_ids, created_at__gte=now - timedelta(days=30)
+        )
+        .select_related("store", "staff_user", "granted_by")
+        .order_by("-created_at")
+    )
+
+
+def dashboard_for(*, account: Account, membership: Membership) -> Dashboard:
+    """Everything the dashboard shows, in a fixed number of queries."""
+    now = timezone.now()
+    stores = dashboard_stores(account, membership)
+    store_ids = [s.pk for s in stores]
+    runs = _latest_per_store(RetentionRun.objects.all(), store_ids, "started_at")
+    backups = _latest_per_store(
+        Backup.objects.filter(purged_at__isnull=True), store_ids, "created_at"
+    )
+    subprocessors = list(active_subprocessors())
+    rows = subprocessor_rows(subprocessors, stores)
+    used_ids = {r.subprocessor.pk for r in rows if r.used}
+    changes = [
+        ChangeRow(
+            change=c,
+            affects_account=c.subprocessor_id in used_ids,
+            upcoming=c.changed_on > now.date(),
+        )
+        for c in SubProcessorChange.objects.select_related("subprocessor")[:CHANGE_LOG_LIMIT]
+    ]
+    return Dashboard(
+        account=account,
+        membership=membership,
+        primary_region=settings.PRIMARY_REGION,
+        backup_region=settings.BACKUP_REGION,
+        stores=[
+            StoreRow(
+                store=s,
+                data_types=data_types_for(s),
+                last_retention_run=runs.get(s.pk),
+                last_backup=backups.get(s.pk),
+            )
+            for s in stores
+        ],
+        subprocessors=rows,
+        all_in_eea=all(in_eea(sp.country) for sp in subprocessors),
+        changes=changes,
+        requests=privacy_requests_for(store_ids, now=now),
+        access_log=access_log_for(account, store_ids),
+        support_grants=support_grants_for(store_ids, now=now),
+        now=now,
+    )
+
+
+def trust_page_data() -> dict:
+    subprocessors = list(active_subprocessors())
+    return {
+        "primary_region": settings.PRIMARY_REGION,
+        "backup_region": settings.BACKUP_REGION,
+        "backup_retention_days": settings.BACKUP_RETENTION_DAYS,
+        "subprocessors": subprocessors,
+        "all_in_eea": all(in_eea(sp.country) for sp in subprocessors),
+        "changes": list(
+            SubProcessorChange.objects.select_related("subprocessor")[:CHANGE_LOG_LIMIT]
+        ),
+        "today": date.today(),
+    }

@@ -1,0 +1,67 @@
+"""Forget over the API: v2 single call and v1 bulk, through the real forget pipeline."""
+
+import json
+
+from gdpr_dashboard.models import PrivacyRequest, RequestVia
+from stores.digests import identifier_digest
+
+
+def bearer(issued):
+    return {"HTTP_AUTHORIZATION": f"Bearer {issued.api_key.key}:{issued.private_key}"}
+
+
+def test_it_answers_a_v2_forget_with_the_durable_request_id(client, api_key):
+    response = client.post(
+        "/v2/privacy/forget",
+        data=json.dumps(
+            {"key": api_key.api_key.key, "private_key": api_key.private_key, "customer": "C-1"}
+        ),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    row = PrivacyRequest.objects.get(pk=int(body["request"]))
+    assert (row.via, row.api_key_id) == (RequestVia.API, api_key.api_key.pk)
+    assert row.customer_digest == identifier_digest(api_key.api_key.store.secret, "customer", "C-1")
+
+
+def test_it_takes_a_bulk_forget_and_answers_202(client, api_key):
+    subjects = [{"email": f"s{i}@example.com"} for i in range(3)] + [{"visitor": "v-1"}]
+    response = client.post(
+        "/api/v1/privacy/forget",
+        data=json.dumps({"subjects": subjects}),
+        content_type="application/json",
+        **bearer(api_key),
+    )
+    assert response.status_code == 202, response.content
+    ids = response.json()["requests"]
+    assert len(ids) == 4
+    status = client.get(f"/api/v1/privacy/requests/{ids[-1]}", **bearer(api_key)).json()
+    assert (status["kind"], status["subject_kind"], status["via"]) == ("forget", "visitor", "api")
+
+
+def test_it_rejects_a_bulk_forget_with_one_bad_subject_entirely(client, api_key):
+    subjects = [{"email": "a@example.com"}, {"email": "not-an-email"}]
+    response = client.post(
+        "/api/v1/privacy/forget",
+        data=json.dumps({"subjects": subjects}),
+        content_type="application/json",
+        **bearer(api_key),
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["index"] == 1
+    assert not PrivacyRequest.objects.exists()
+
+
+def test_it_records_a_real_forget_request(client, api_key):
+    response = client.post(
+        "/api/v1/privacy/forget",
+        data=json.dumps({"subjects": [{"visitor": "v-1"}, {"customer": "C-2"}]}),
+        content_type="application/json",
+        **bearer(api_key),
+    )
+    assert response.status_code == 202, response.content
+    rows = PrivacyRequest.objects.filter(pk__in=response.json()["requests"])
+    assert rows.count() == 2
+    assert {r.via for r in rows} == {RequestVia.API}

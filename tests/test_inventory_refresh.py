@@ -1,0 +1,77 @@
+"""The inventory behind the dashboard's checks: debounced recount through Celery."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from customers import tasks
+from gdpr_dashboard.models import InventorySnapshot
+from tests.conftest import wait_for
+from tests.factories import CustomerFactory
+
+
+@pytest.fixture
+def no_pending(store):
+    tasks._clear_pending(store.pk)
+    yield
+    tasks._clear_pending(store.pk)
+
+
+def test_it_merges_refresh_requests_into_one_task(
+    store, no_pending, django_capture_on_commit_callbacks
+):
+    with mock.patch.object(tasks.inventory_refresh, "apply_async") as send:
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(3):
+                tasks.inventory_refresh_soon(store)
+        send.assert_called_once_with(args=[store.pk], countdown=tasks.INVENTORY_REFRESH_DELAY)
+
+
+def test_it_asks_again_once_the_recount_has_started(
+    store, no_pending, django_capture_on_commit_callbacks
+):
+    with mock.patch.object(tasks.inventory_refresh, "apply_async") as send:
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.inventory_refresh_soon(store)
+        tasks.inventory_refresh.run(store.pk)  # the task itself, as the worker runs it
+        connection.set_schema_to_public()
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.inventory_refresh_soon(store)
+        assert send.call_count == 2
+    assert InventorySnapshot.objects.filter(store=store).exists()
+
+
+def test_it_queues_nothing_when_the_transaction_rolls_back(store, no_pending):
+    with mock.patch.object(tasks.inventory_refresh, "apply_async") as send:
+        tasks.inventory_refresh_soon(store)  # inside the test's transaction, never committed
+        send.assert_not_called()
+
+
+def test_it_does_not_fail_the_caller_when_redis_is_down(
+    store, no_pending, django_capture_on_commit_callbacks, settings
+):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    with mock.patch.object(tasks.inventory_refresh, "apply_async") as send:
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.inventory_refresh_soon(store)
+        send.assert_called_once()  # no debounce, but the recount still happens
+
+
+@pytest.mark.worker
+def test_it_recounts_on_a_real_worker(committed_store, celery_worker_process):
+    with tenant_context(committed_store):
+        CustomerFactory(email="kim@example.com", attributes={"city": "Lund"})
+    tasks._clear_pending(committed_store.pk)
+    tasks.inventory_refresh_soon(committed_store, delay=0)  # not in a transaction: sent now
+
+    def counted():
+        snap = InventorySnapshot.objects.filter(store=committed_store).first()
+        return snap and snap.counts.get("customers_with_crm") == 1
+
+    wait_for(counted, timeout=30)
+    snap = InventorySnapshot.objects.get(store=committed_store)
+    assert snap.counts["customers_with_email"] == 1
