@@ -34,7 +34,12 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int)
         parser.add_argument("--visitors", type=int)
         parser.add_argument("--events", type=int)
+        parser.add_argument("--heavy-events", type=int, help="events of the big subject")
+        parser.add_argument("--small-forgets", type=int, help="small subjects forgotten at once")
         parser.add_argument("--runs", type=int, help="runs per figure (median reported)")
+        parser.add_argument(
+            "--only", default="", help="comma-separated measurements, e.g. profile,search"
+        )
         parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: free)")
         parser.add_argument("--out", default="", help="output directory (default bench/…)")
         parser.add_argument("--keep", action="store_true", help="keep the bench store afterwards")
@@ -42,7 +47,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         started = time.perf_counter()
         scale = dataset.Scale.quick() if options["quick"] else dataset.Scale()
-        overrides = {k: options[k] for k in ("customers", "visitors", "events") if options[k]}
+        names = ("customers", "visitors", "events", "heavy_events", "small_forgets")
+        overrides = {k: options[k] for k in names if options[k]}
         scale = dataclasses.replace(scale, **overrides)
         runs = options["runs"] or (3 if options["quick"] else 5)
         mode = "quick" if options["quick"] else "full"
@@ -72,7 +78,10 @@ class Command(BaseCommand):
         )
         results: list[report.Figure] = []
         try:
+            only = {n.strip() for n in options["only"].split(",") if n.strip()}
             for measure in figures.MEASUREMENTS:
+                if only and measure.__name__ not in only | {"memory"}:
+                    continue
                 self.stdout.write(f"measuring {measure.__name__} …")
                 try:
                     results.extend(measure(run))
