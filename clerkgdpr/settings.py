@@ -244,3 +244,28 @@ CELERY_BEAT_SCHEDULE["inventory-refresh-stale"] = {
     "task": "customers.tasks.inventory_refresh_stale",
     "schedule": 60 * 60,
 }
+
+# --- Retention expiry and backups (issue 6) ------------------------------------------
+# Nightly, staggered: expiry first (so backups hold less), then backups, then the
+# purge of backups past BACKUP_RETENTION_DAYS. Each per-store task takes an advisory lock.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "retention-expire-all": {
+            "task": "customers.tasks.retention_expire_all",
+            "schedule": crontab(hour=2, minute=15),
+            "options": {"queue": "maintenance"},
+        },
+        "backup-all": {
+            "task": "customers.tasks.backup_all",
+            "schedule": crontab(hour=3, minute=30),
+            "options": {"queue": "maintenance"},
+        },
+        "backup-purge": {
+            "task": "customers.tasks.backup_purge",
+            "schedule": crontab(hour=5, minute=0),
+            "options": {"queue": "maintenance"},
+        },
+    }
+)

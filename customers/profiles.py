@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import QuerySet
 
-from customers import export
+from customers import export, selectors
 from customers.models import Visitor
 from customers.subjects import Subject
 
@@ -76,7 +77,11 @@ def section_counts(subject: Subject, names: tuple[str, ...]) -> dict[str, int]:
         return {}
     parts, params = [], []
     for name, queryset in _section_querysets(subject, names).items():
-        sql, sql_params = queryset.order_by().values("pk").query.sql_with_params()
+        try:
+            sql, sql_params = queryset.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:  # e.g. visitor_id IN () for a customer without visitors
+            parts.append("0")
+            continue
         parts.append(f"(SELECT count(*) FROM ({sql}) AS {name})")
         params.extend(sql_params)
     with connection.cursor() as cursor:
@@ -104,4 +109,8 @@ def visitor_row(subject: Subject) -> Visitor | None:
     """The visitor of a visitor subject, with its customer (if linked)."""
     if not subject.visitor_ids:
         return None
-    return Visitor.objects.select_related("customer").filter(pk=subject.visitor_ids[0]).first()
+    # With the retention policy's kept_until / kept_days (same query, computed in SQL).
+    return selectors.visitors_with_retention(
+        store=connection.tenant,
+        visitors=Visitor.objects.select_related("customer").filter(pk=subject.visitor_ids[0]),
+    ).first()

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, tenant_context
 
-from customers import services
+from customers import backup, expiry, services
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -170,3 +171,44 @@ def inventory_refresh_stale(max_age_hours: int = 24) -> int:
         _queue_refresh(store.pk, 0)
         n += 1
     return n
+
+
+# --- retention expiry and backups (nightly, queue "maintenance") ----------------------
+
+
+def _each_store(task) -> int:
+    """Queue ``task(store_id)`` once per store, sent from the store's schema (tenant header)."""
+    stores = list(Store.objects.exclude(schema_name=get_public_schema_name()).order_by("pk"))
+    for store in stores:
+        with tenant_context(store):
+            task.apply_async(args=[store.pk], queue="maintenance")
+    return len(stores)
+
+
+@shared_task
+def retention_expire_all() -> int:
+    return _each_store(retention_expire_store)
+
+
+@shared_task(bind=True, max_retries=3, default_retry_delay=300)
+def retention_expire_store(self, store_id: int) -> dict:
+    """Delete one store's data past its retention date (a second run at once is a no-op)."""
+    store = store_for_task(store_id)
+    return expiry.retention_expire(store=store)
+
+
+@shared_task
+def backup_all() -> int:
+    return _each_store(backup_store)
+
+
+@shared_task(bind=True, max_retries=3, default_retry_delay=300)
+def backup_store(self, store_id: int) -> int | None:
+    store = store_for_task(store_id)
+    made = backup.backup_create(store=store)
+    return made.pk if made else None
+
+
+@shared_task
+def backup_purge() -> dict:
+    return backup.backup_purge()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from customers import forget_views, profile_views, views, views_store_admin
+from customers import forget_views, profile_views, settings_views, views, views_store_admin
 
 urlpatterns = [
     path("", views.store_home, name="store_home"),
@@ -39,4 +39,6 @@ urlpatterns = [
         views_store_admin.api_key_revoke_view,
         name="api_key_revoke",
     ),
+    # Retention settings (issue 6); the settings page of issue 5 may absorb it.
+    path("settings/retention/", settings_views.retention_settings, name="retention_settings"),
 ]

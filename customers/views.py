@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from customers import selectors
 from stores.access import Need, get_store_for_user
+from stores.selectors import store_notices
 
 
 @login_required
@@ -18,5 +19,6 @@ def store_home(request: HttpRequest, store_slug: str) -> HttpResponse:
                 (name.replace("_", " ").capitalize(), n)
                 for name, n in selectors.store_counts().items()
             ],
+            "notices": store_notices(store=access.store),
         },
     )

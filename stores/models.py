@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -94,8 +94,12 @@ class Store(TenantMixin):
     )
     track_browsing = models.BooleanField(default=True)
     # Retention bounds for visitor data, in days (the policy picks within them).
-    retention_min_days = models.PositiveIntegerField(default=30)
-    retention_max_days = models.PositiveIntegerField(default=365)
+    retention_min_days = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(30), MaxValueValidator(365)]
+    )
+    retention_max_days = models.PositiveIntegerField(
+        default=365, validators=[MinValueValidator(30), MaxValueValidator(365)]
+    )
     # Key for HMAC digests of identifiers in the public schema; never shown or logged.
     secret = models.CharField(max_length=64, default=new_store_secret, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -109,6 +113,11 @@ class Store(TenantMixin):
             models.CheckConstraint(
                 condition=models.Q(retention_min_days__lte=models.F("retention_max_days")),
                 name="store_retention_bounds_ordered",
+            ),
+            # DESIGN.md: visitor data is kept 1 to 12 months, whatever the store sets.
+            models.CheckConstraint(
+                condition=models.Q(retention_min_days__gte=30, retention_max_days__lte=365),
+                name="store_retention_bounds_range",
             ),
         ]
 
@@ -185,3 +194,23 @@ class SupportGrant(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["staff_user", "store", "expires_at"])]
+
+
+class StoreNotice(models.Model):
+    """A notice shown on the store's pages, e.g. that the store was restored from a backup."""
+
+    class Kind(models.TextChoices):
+        RESTORE = "restore", "Restored from backup"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    message = models.CharField(max_length=500)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["store", "-created_at"], name="storenotice_recent_idx")]
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,208 @@
+"""Retention expiry: delete what is past its date, in short transactions, once per store at a time.
+
+What goes (see ``customers/retention.py`` for the dates):
+
+1. raw events (page views, content views, clicks) older than their visitor's
+   window, for every visitor, walked in primary-key ranges so each
+   transaction is small and the whole pass reads each table once;
+2. visitors past their date, in batches: their remaining events, the link
+   from their orders (orders stay, detached), the visitor rows;
+3. customers that lost their last visitor in step 2 and have no orders.
+
+Dates come from the visitor's own counters in SQL, so rows written by any
+path, with or without ``expires_at``, are covered.  Ingestion is never
+blocked for long: every statement touches at most one id range or one batch,
+and rows another transaction is writing are skipped (``SKIP LOCKED``) and
+picked up the next night.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from customers import retention
+from customers.locks import LOCK_RETENTION, store_lock
+from customers.models import Click, ContentView, Customer, Order, PageView, Visitor
+from gdpr_dashboard.audit import audit_record
+from gdpr_dashboard.models import RetentionRun
+from stores.models import Store
+
+log = logging.getLogger(__name__)
+
+EVENT_MODELS = {"page_views": PageView, "content_views": ContentView, "clicks": Click}
+EVENT_ID_CHUNK = 50_000
+VISITOR_BATCH = 500
+
+Progress = Callable[[str, int, int], None]  # (step, done, total)
+
+V = Visitor._meta.db_table
+C = Customer._meta.db_table
+O = Order._meta.db_table  # noqa: E741
+
+
+def _expired_visitor_sql(alias: str) -> str:
+    # Params: min days, max days, now.
+    return f"{retention.expires_at_sql(alias)} < %s"
+
+
+def _old_event_sql(event_alias: str, visitor_alias: str) -> str:
+    # Params: now, min days, max days.
+    return (
+        f"{event_alias}.occurred_at < %s - make_interval(days => "
+        f"{retention.kept_days_sql(visitor_alias)})"
+    )
+
+
+def retention_expire(
+    *,
+    store: Store,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Expire one store's data past its retention date; returns counts per kind.
+
+    Returns ``{"skipped": "locked"}`` without doing anything when another
+    caller holds the store's retention lock (two beats, or a beat and the command).
+    """
+    now = now or timezone.now()
+    started = time.monotonic()
+    connection.set_schema_to_public()
+    with store_lock(job=LOCK_RETENTION, store_id=store.pk) as got:
+        if not got:
+            log.info("retention expiry of store %s skipped: already running", store.pk)
+            return {"skipped": "locked"}
+        run = RetentionRun.objects.create(store=store, started_at=now, dry_run=dry_run)
+        connection.set_tenant(store)
+        try:
+            bounds = [store.retention_min_days, store.retention_max_days]
+            if dry_run:
+                counts = _count_expired(bounds, now)
+            else:
+                counts = _expire(bounds, now, progress or (lambda *a: None))
+        finally:
+            connection.set_schema_to_public()
+        counts["duration_seconds"] = round(time.monotonic() - started, 3)
+        run.counts = counts
+        run.finished_at = timezone.now()
+        run.save(update_fields=["counts", "finished_at"])
+        if not dry_run:
+            audit_record(
+                action="retention_expired",
+                store=store,
+                detail={"run": run.pk, **counts},
+            )
+    log.info("retention expiry of store %s: %s", store.pk, counts)
+    return counts
+
+
+def _expire(bounds: list[int], now: datetime, progress: Progress) -> dict:
+    counts = dict.fromkeys(
+        ["page_views", "content_views", "clicks", "visitors", "customers", "orders_detached"], 0
+    )
+    for kind, model in EVENT_MODELS.items():
+        counts[kind] += _expire_old_events(model, bounds, now, progress, kind)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {V} v WHERE {_expired_visitor_sql('v')}", [*bounds, now]
+        )
+        total = cursor.fetchone()[0]
+    done = 0
+    progress("visitors", 0, total)
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            batch = _expire_visitor_batch(cursor, bounds, now)
+        if batch is None:
+            break
+        for kind, n in batch.items():
+            counts[kind] += n
+        done += batch["visitors"]
+        progress("visitors", min(done, total), total)
+    return counts
+
+
+def _expire_old_events(model, bounds, now, progress, kind) -> int:
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(id), max(id) FROM {table}")
+        low, high = cursor.fetchone()
+    if low is None:
+        progress(kind, 0, 0)
+        return 0
+    deleted = 0
+    total = high - low + 1
+    for start in range(low, high + 1, EVENT_ID_CHUNK):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} e USING {V} v WHERE e.visitor_id = v.id "
+                f"AND e.id >= %s AND e.id < %s AND {_old_event_sql('e', 'v')}",
+                [start, start + EVENT_ID_CHUNK, now, *bounds],
+            )
+            deleted += cursor.rowcount
+        progress(kind, min(start + EVENT_ID_CHUNK - low, total), total)
+    return deleted
+
+
+def _expire_visitor_batch(cursor, bounds, now) -> dict | None:
+    cursor.execute(
+        f"SELECT id FROM {V} v WHERE {_expired_visitor_sql('v')} "
+        "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+        [*bounds, now, VISITOR_BATCH],
+    )
+    ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return None
+    counts = {}
+    for kind, model in EVENT_MODELS.items():
+        cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE visitor_id = ANY(%s)", [ids])
+        counts[kind] = cursor.rowcount
+    cursor.execute(f"UPDATE {O} SET visitor_id = NULL WHERE visitor_id = ANY(%s)", [ids])
+    counts["orders_detached"] = cursor.rowcount
+    cursor.execute(f"DELETE FROM {V} WHERE id = ANY(%s) RETURNING customer_id", [ids])
+    rows = cursor.fetchall()
+    counts["visitors"] = len(rows)
+    customer_ids = sorted({r[0] for r in rows if r[0] is not None})
+    cursor.execute(
+        f"DELETE FROM {C} c WHERE c.id = ANY(%s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {V} WHERE customer_id = c.id) "
+        f"AND NOT EXISTS (SELECT 1 FROM {O} WHERE customer_id = c.id)",
+        [customer_ids],
+    )
+    counts["customers"] = cursor.rowcount
+    return counts
+
+
+def _count_expired(bounds: list[int], now: datetime) -> dict:
+    """What a real run would delete now (one read, nothing changed)."""
+    counts = {}
+    with connection.cursor() as cursor:
+        expired = _expired_visitor_sql("v")
+        for kind, model in EVENT_MODELS.items():
+            cursor.execute(
+                f"SELECT count(*) FROM {model._meta.db_table} e JOIN {V} v ON v.id = e.visitor_id "
+                f"WHERE {_old_event_sql('e', 'v')} OR {expired}",
+                [now, *bounds, *bounds, now],
+            )
+            counts[kind] = cursor.fetchone()[0]
+        cursor.execute(f"SELECT count(*) FROM {V} v WHERE {expired}", [*bounds, now])
+        counts["visitors"] = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT count(*) FROM {O} o JOIN {V} v ON v.id = o.visitor_id WHERE {expired}",
+            [*bounds, now],
+        )
+        counts["orders_detached"] = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT count(*) FROM {C} c "
+            f"WHERE EXISTS (SELECT 1 FROM {V} v WHERE v.customer_id = c.id) "
+            f"AND NOT EXISTS (SELECT 1 FROM {V} v WHERE v.customer_id = c.id AND NOT ({expired})) "
+            f"AND NOT EXISTS (SELECT 1 FROM {O} WHERE customer_id = c.id)",
+            [*bounds, now],
+        )
+        counts["customers"] = cursor.fetchone()[0]
+    return counts

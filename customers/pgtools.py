@@ -1,0 +1,86 @@
+"""Find and run the PostgreSQL client programs (pg_dump, pg_restore, psql) that match the server.
+
+pg_dump refuses a server newer than itself, and pg_restore / psql of another
+major version may not read the dump's newer commands, so we pick the
+binaries whose major version is the server's: the embedded pgserver ships its
+own, Debian puts each version under /usr/lib/postgresql/<major>/bin, and
+PATH may hold either.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from django.db import connection
+
+
+class PgToolMissing(RuntimeError):
+    pass
+
+
+def server_major() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        return int(cursor.fetchone()[0]) // 10000
+
+
+def _candidate_dirs(major: int) -> list[Path]:
+    dirs = []
+    try:
+        import pgserver
+
+        dirs.append(Path(pgserver.__file__).parent / "pginstall" / "bin")
+    except ImportError:  # pragma: no cover - pgserver is a dependency
+        pass
+    dirs.append(Path(f"/usr/lib/postgresql/{major}/bin"))
+    return dirs
+
+
+def _major_of(binary: Path) -> int | None:
+    try:
+        out = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=10
+        ).stdout
+    except OSError:
+        return None
+    match = re.search(r"\) (\d+)", out)
+    return int(match.group(1)) if match else None
+
+
+@functools.cache
+def _find(name: str, major: int) -> str:
+    candidates = [d / name for d in _candidate_dirs(major)]
+    on_path = shutil.which(name)
+    if on_path:
+        candidates.append(Path(on_path))
+    for binary in candidates:
+        if binary.is_file() and _major_of(binary) == major:
+            return str(binary)
+    raise PgToolMissing(
+        f"no {name} for PostgreSQL {major} found (looked in pgserver, "
+        f"/usr/lib/postgresql/{major}/bin and PATH)"
+    )
+
+
+def pg_tool(name: str) -> str:
+    """Absolute path of ``name`` (pg_dump, pg_restore, psql) matching the server's major version."""
+    return _find(name, server_major())
+
+
+def pg_env() -> dict[str, str]:
+    """Environment that points libpq programs at Django's database (password never on argv)."""
+    db = connection.settings_dict
+    env = {**os.environ, "PGDATABASE": db["NAME"], "PGUSER": db["USER"] or "postgres"}
+    if db.get("HOST"):
+        env["PGHOST"] = db["HOST"]
+    if db.get("PORT"):
+        env["PGPORT"] = str(db["PORT"])
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = db["PASSWORD"]
+    env["PGCONNECT_TIMEOUT"] = "10"
+    return env

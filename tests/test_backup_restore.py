@@ -1,0 +1,356 @@
+"""Backups with the real pg_dump, restore with the real pg_restore/psql, forgets replayed."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from customers.backup import backup_create, backup_purge, file_sha256
+from customers.models import Customer, Order, PageView, Visitor
+from customers.restore import RestoreError, restore_store
+from gdpr_dashboard.models import (
+    AuditEvent,
+    Backup,
+    PrivacyRequest,
+    RequestKind,
+    RequestStatus,
+    RequestVia,
+)
+from stores.models import StoreNotice
+from tests.factories import (
+    ClickFactory,
+    ContentViewFactory,
+    CustomerFactory,
+    OrderFactory,
+    OrderLineFactory,
+    PageViewFactory,
+    ProductFactory,
+    VisitorFactory,
+)
+
+TABLES = [
+    "customers_customer",
+    "customers_visitor",
+    "customers_pageview",
+    "customers_contentview",
+    "customers_click",
+    "customers_product",
+    "customers_order",
+    "customers_orderline",
+]
+
+
+@pytest.fixture
+def forget_service():
+    """The forget pipeline's service (customers.forget), the same the restore replays through."""
+    from customers.forget import forget_execute
+
+    return forget_execute
+
+
+@pytest.fixture
+def backup_dir(settings, tmp_path):
+    settings.BACKUP_DIR = tmp_path / "backups"
+    return settings.BACKUP_DIR
+
+
+def snapshot(store) -> dict[str, list[tuple]]:
+    with tenant_context(store), connection.cursor() as cursor:
+        result = {}
+        for table in TABLES:
+            cursor.execute(f"SELECT * FROM {table} ORDER BY id")
+            result[table] = cursor.fetchall()
+        return result
+
+
+def fill(store) -> dict:
+    with tenant_context(store):
+        ProductFactory.create_batch(3)
+        person = CustomerFactory(email="forget.me@example.com", attributes={"city": "Aarhus"})
+        other = CustomerFactory(email="keep.me@example.com")
+        person_visitors = VisitorFactory.create_batch(2, customer=person)
+        other_visitor = VisitorFactory(customer=other)
+        anonymous = VisitorFactory()
+        for v in [*person_visitors, other_visitor, anonymous]:
+            PageViewFactory.create_batch(3, visitor=v)
+            ContentViewFactory(visitor=v)
+            ClickFactory(visitor=v)
+        person_order = OrderFactory(
+            customer=person, visitor=person_visitors[0], email="forget.me@example.com"
+        )
+        OrderLineFactory(order=person_order)
+        other_order = OrderFactory(customer=other, visitor=other_visitor)
+        OrderLineFactory.create_batch(2, order=other_order)
+        return {
+            "person": person,
+            "person_visitors": person_visitors,
+            "person_order": person_order,
+        }
+
+
+def forget_request(store, person, visitors) -> PrivacyRequest:
+    return PrivacyRequest.objects.create(
+        store=store,
+        kind=RequestKind.FORGET,
+        via=RequestVia.UI,
+        subject_kind="email",
+        email_digest=person.email_digest,
+        customer_digest=person.customer_digest,
+        visitor_digests=[v.visitor_digest for v in visitors],
+    )
+
+
+def schemas_like(prefix: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY 1", [prefix + "%"]
+        )
+        return [r[0] for r in cursor.fetchall()]
+
+
+def test_it_backs_up_a_store_with_the_real_pg_dump(committed_store, backup_dir):
+    fill(committed_store)
+    before = timezone.now()
+    backup = backup_create(store=committed_store)
+    path = Path(backup.path)
+    assert path.parent == backup_dir / committed_store.slug
+    assert path.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+    assert backup.size_bytes == path.stat().st_size > 0
+    assert backup.sha256 == file_sha256(path)
+    assert before <= backup.created_at <= timezone.now()
+    assert backup.expires_at == backup.created_at + timedelta(days=30)
+    assert not list(path.parent.glob("*.part"))
+    assert AuditEvent.objects.filter(store=committed_store, action="backup_created").exists()
+
+
+def test_backup_then_forget_then_restore_keeps_the_person_forgotten(
+    committed_store, backup_dir, forget_service, client: Client, committed_user
+):
+    rows = fill(committed_store)
+    backup = backup_create(store=committed_store)
+    in_backup = snapshot(committed_store)
+
+    # After the backup: the person is forgotten, and unrelated data changes.
+    original = forget_request(committed_store, rows["person"], rows["person_visitors"])
+    forget_service(request=original)
+    original.refresh_from_db()
+    assert original.status == RequestStatus.DONE
+    with tenant_context(committed_store):
+        assert not Customer.objects.filter(pk=rows["person"].pk).exists()
+        VisitorFactory(visitor_ref="after-the-backup")
+
+    result = restore_store(store=committed_store, backup=backup)
+    assert result["forgets_replayed"] == 1
+
+    with tenant_context(committed_store):
+        # The person is absent: their customer row, visitors and events.
+        assert not Customer.objects.filter(email_digest=rows["person"].email_digest).exists()
+        person_visitor_ids = [v.pk for v in rows["person_visitors"]]
+        assert not Visitor.objects.filter(pk__in=person_visitor_ids).exists()
+        assert not PageView.objects.filter(visitor_id__in=person_visitor_ids).exists()
+        # Their order stays, anonymous, totals unchanged.
+        order = Order.objects.get(pk=rows["person_order"].pk)
+        assert order.customer_id is None and order.visitor_id is None and not order.email
+        assert order.total == rows["person_order"].total
+        # Data written after the backup is gone: the store is as the backup was.
+        assert not Visitor.objects.filter(visitor_ref="after-the-backup").exists()
+    # Every other row is exactly as in the backup.
+    after = snapshot(committed_store)
+    person_order_id = rows["person_order"].pk
+    assert after["customers_customer"] == [
+        r for r in in_backup["customers_customer"] if r[0] != rows["person"].pk
+    ]
+    assert after["customers_visitor"] == [
+        r for r in in_backup["customers_visitor"] if r[0] not in person_visitor_ids
+    ]
+    for table in ("customers_pageview", "customers_contentview", "customers_click"):
+        # visitor_id is the last column of each event table.
+        kept = [r for r in in_backup[table] if r[-1] not in person_visitor_ids]
+        assert len(kept) == len(in_backup[table]) // 2  # 2 of the 4 visitors were the person's
+        assert after[table] == kept, table
+    for table in ("customers_product", "customers_orderline"):
+        assert after[table] == in_backup[table], table
+    assert [r for r in after["customers_order"] if r[0] != person_order_id] == [
+        r for r in in_backup["customers_order"] if r[0] != person_order_id
+    ]
+
+    # The replay is in the ledger, pointing at the original, with its digests.
+    replay = PrivacyRequest.objects.get(store=committed_store, via=RequestVia.REPLAY)
+    assert replay.replay_of_id == original.pk
+    assert replay.email_digest == original.email_digest
+    assert replay.customer_digest == original.customer_digest
+    assert set(original.visitor_digests) <= set(replay.visitor_digests)
+    assert replay.status == RequestStatus.DONE
+    # No scratch or old schema left behind.
+    assert schemas_like(committed_store.schema_name) == [committed_store.schema_name]
+
+    # Audit and the notice on the store's page.
+    event = AuditEvent.objects.get(store=committed_store, action="store_restored")
+    assert event.detail["forgets_replayed"] == 1
+    notice = StoreNotice.objects.get(store=committed_store)
+    assert "1 forget request made since then replayed" in notice.message
+    owner = committed_user(committed_store.account, "owner")
+    client.force_login(owner)
+    page = client.get(f"/s/{committed_store.slug}/").content.decode()
+    assert "Restored from backup" in page
+    assert "1 forget request made since then replayed" in page
+
+
+def test_a_forget_from_before_the_backup_is_not_replayed(
+    committed_store, backup_dir, forget_service
+):
+    rows = fill(committed_store)
+    earlier = forget_request(committed_store, rows["person"], rows["person_visitors"])
+    forget_service(request=earlier)
+    backup = backup_create(store=committed_store)
+    assert restore_store(store=committed_store, backup=backup)["forgets_replayed"] == 0
+    assert not PrivacyRequest.objects.filter(via=RequestVia.REPLAY, store=committed_store).exists()
+    assert "0 forget requests made since then replayed" in (
+        StoreNotice.objects.get(store=committed_store).message
+    )
+
+
+def _damage(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    for i in range(len(data) // 2, len(data) // 2 + 64):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["missing", "checksum", "unreadable"])
+def test_a_bad_backup_file_leaves_the_live_store_untouched(committed_store, backup_dir, how):
+    fill(committed_store)
+    backup = backup_create(store=committed_store)
+    with tenant_context(committed_store):
+        VisitorFactory(visitor_ref="only-in-the-live-store")
+    live = snapshot(committed_store)
+    path = Path(backup.path)
+    if how == "missing":
+        path.unlink()
+        message = "is missing"
+    elif how == "checksum":
+        _damage(path)
+        message = "checksum mismatch"
+    else:
+        # Damaged, but recorded as if it were fine: pg_restore itself must refuse it.
+        path.write_bytes(b"PGDMP" + b"\x00" * 200)
+        Backup.objects.filter(pk=backup.pk).update(sha256=file_sha256(path))
+        backup.refresh_from_db()
+        message = "pg_restore could not read the backup"
+
+    with pytest.raises(RestoreError, match=message):
+        restore_store(store=committed_store, backup=backup)
+    assert snapshot(committed_store) == live
+    assert schemas_like(committed_store.schema_name) == [committed_store.schema_name]
+    assert not StoreNotice.objects.filter(store=committed_store).exists()
+
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="Restore failed, the live store is unchanged"):
+        call_command("restore_store", committed_store.slug, str(backup.pk), stderr=err)
+
+
+def test_without_the_forget_service_a_restore_that_must_replay_is_refused(
+    committed_store, backup_dir, monkeypatch
+):
+    from customers import restore
+
+    rows = fill(committed_store)
+    backup = backup_create(store=committed_store)
+    later = forget_request(committed_store, rows["person"], rows["person_visitors"])
+    PrivacyRequest.objects.filter(pk=later.pk).update(
+        status=RequestStatus.DONE, done_at=timezone.now()
+    )
+    with tenant_context(committed_store):
+        VisitorFactory(visitor_ref="only-in-the-live-store")
+    live = snapshot(committed_store)
+    monkeypatch.setattr(restore, "_forget_service", lambda: None)
+    with pytest.raises(RestoreError, match="1 forget requests must be replayed"):
+        restore_store(store=committed_store, backup=backup)
+    assert snapshot(committed_store) == live
+    assert schemas_like(committed_store.schema_name) == [committed_store.schema_name]
+    assert not PrivacyRequest.objects.filter(store=committed_store, via=RequestVia.REPLAY).exists()
+
+
+def test_a_replay_that_fails_stays_open_for_the_sweeper(committed_store, backup_dir, monkeypatch):
+    from customers import restore
+
+    rows = fill(committed_store)
+    backup = backup_create(store=committed_store)
+    later = forget_request(committed_store, rows["person"], rows["person_visitors"])
+    PrivacyRequest.objects.filter(pk=later.pk).update(
+        status=RequestStatus.DONE, done_at=timezone.now()
+    )
+
+    def broken(*, request):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(restore, "_forget_service", lambda: broken)
+    result = restore_store(store=committed_store, backup=backup)
+    replay = PrivacyRequest.objects.get(store=committed_store, via=RequestVia.REPLAY)
+    assert result["failed"] == [replay.pk]
+    assert replay.status == RequestStatus.RECEIVED  # open: the forget sweeper runs it
+    assert "1 more could not run yet and are retried" in (
+        StoreNotice.objects.get(store=committed_store).message
+    )
+
+
+def test_a_failed_load_drops_the_scratch_schema(committed_store, backup_dir, monkeypatch):
+    """psql fails half-way (here: a table that cannot be created): nothing is left over."""
+    from customers import restore
+
+    fill(committed_store)
+    backup = backup_create(store=committed_store)
+    live = snapshot(committed_store)
+    real_rewrite = restore._rewrite
+
+    def breaking_rewrite(source, sink, pattern, target):
+        sink.write(b"SELECT 1/0;\n")
+        real_rewrite(source, sink, pattern, target)
+
+    monkeypatch.setattr(restore, "_rewrite", breaking_rewrite)
+    with pytest.raises(RestoreError, match="loading the backup failed: .*division by zero"):
+        restore_store(store=committed_store, backup=backup)
+    assert snapshot(committed_store) == live
+    assert schemas_like(committed_store.schema_name) == [committed_store.schema_name]
+
+
+def test_the_commands_back_up_and_restore(committed_store, backup_dir, forget_service):
+    fill(committed_store)
+    out = io.StringIO()
+    call_command("backup_stores", "--store", committed_store.slug, stdout=out)
+    backup = Backup.objects.get(store=committed_store)
+    assert f"{committed_store.slug}: backup {backup.pk}," in out.getvalue()
+    call_command("restore_store", committed_store.slug, str(backup.pk), stdout=out)
+    assert "0 forget requests made since then replayed" in out.getvalue()
+    with pytest.raises(CommandError, match="No backup 0 of store"):
+        call_command("restore_store", committed_store.slug, "0")
+
+
+def test_the_purge_deletes_expired_files_and_rows(store, backup_dir):
+    backup_dir.mkdir(parents=True)
+    now = timezone.now()
+    made = {}
+    for name, age in [("old", 31), ("young", 5)]:
+        path = backup_dir / f"{name}.dump"
+        path.write_bytes(b"PGDMP")
+        made[name] = Backup.objects.create(
+            store=store,
+            path=str(path),
+            size_bytes=5,
+            sha256=file_sha256(path),
+            created_at=now - timedelta(days=age),
+            expires_at=now - timedelta(days=age) + timedelta(days=30),
+        )
+    assert backup_purge(now=now) == {"purged": 1}
+    assert not (backup_dir / "old.dump").exists()
+    assert (backup_dir / "young.dump").exists()
+    assert list(Backup.objects.filter(store=store)) == [made["young"]]
+    assert AuditEvent.objects.filter(store=store, action="backup_purged").count() == 1
