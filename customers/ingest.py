@@ -26,7 +26,6 @@ not add visits; send events in time order for exact statistics.
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -61,7 +60,7 @@ from customers.models import (
 )
 from customers.tasks import inventory_refresh_soon
 from gdpr_dashboard.models import Suppression
-from gdpr_dashboard.suppression import active_suppressions, count_blocked
+from gdpr_dashboard.suppression import active_suppressions, count_blocked, suppression_blocks
 from stores.digests import identifier_digest
 from stores.models import Store
 
@@ -84,20 +83,6 @@ class IngestResult:
         self.dropped.update(other.dropped)
 
 
-# The dashboard's inventory is recounted (debounced, by a task) after writes; a
-# busy tracking endpoint asks at most this often per process and store.
-INVENTORY_NUDGE_SECONDS = 10.0
-_inventory_nudged: dict[int, float] = {}
-
-
-def _inventory_changed(store: Store) -> None:
-    now = time.monotonic()
-    if now - _inventory_nudged.get(store.pk, -INVENTORY_NUDGE_SECONDS) < INVENTORY_NUDGE_SECONDS:
-        return
-    _inventory_nudged[store.pk] = now
-    inventory_refresh_soon(store)  # acts once the transaction commits
-
-
 @contextmanager
 def _store_schema(store: Store) -> Iterator[None]:
     previous = connection.tenant
@@ -106,6 +91,9 @@ def _store_schema(store: Store) -> Iterator[None]:
         connection.set_tenant(store)
     try:
         yield
+        # Every caller writes: what the GDPR dashboard shows may have changed.
+        # Debounced and acted on at commit, so a batch costs one Redis SET at most.
+        inventory_refresh_soon(store)
     finally:
         if switch:
             connection.set_tenant(previous)
@@ -147,17 +135,25 @@ class _Suppressed:
 
         ``at`` None means the record has no time of its own: it is blocked.
         """
+        hit = self._hit(at, identifiers)
+        if hit is not None:
+            self.blocked[hit[0]][hit[1]] += 1
+        return hit is not None
+
+    def would_block(self, at: datetime | None, **identifiers: str | None) -> bool:
+        """Like ``blocks``, without counting (to decide before the counted write)."""
+        return self._hit(at, identifiers) is not None
+
+    def _hit(self, at, identifiers: dict) -> tuple[str, str] | None:
         if not self.any:
-            return False
+            return None
         for kind, value in identifiers.items():
             if not value:
                 continue
             digest = self.digest(kind, value)
-            forgotten_at = self.since[kind].get(digest)
-            if forgotten_at is not None and (at is None or at < forgotten_at):
-                self.blocked[kind][digest] += 1
-                return True
-        return False
+            if suppression_blocks(self.since[kind].get(digest), at):
+                return kind, digest
+        return None
 
     def record(self) -> None:
         for kind, counts in self.blocked.items():
@@ -239,13 +235,16 @@ def events_ingest(*, store: Store, events: Iterable) -> IngestResult:
                 event.time, visitor=event.visitor, customer=event.customer, email=email
             ):
                 result.dropped["suppressed"] += 1
+                if event.kind == "sale":  # the order itself is not personal: kept, anonymous
+                    passing.append(
+                        event.model_copy(update={"customer": None, "email": None, "visitor": None})
+                    )
             else:
                 passing.append(event)
         with transaction.atomic():
             suppressed.record()
             if passing:
                 _write_events(store, passing, suppressed, result)
-                _inventory_changed(store)
     return result
 
 
@@ -479,7 +478,11 @@ def orders_sync(*, store: Store, orders: list[OrderIn]) -> IngestResult:
             visitors=[o.visitor for o in orders if store.track_browsing],
         )
         with transaction.atomic():
-            customer_times = {o.customer: o.time for o in orders if o.customer}
+            customer_times = {
+                o.customer: o.time
+                for o in orders
+                if o.customer and not suppressed.would_block(o.time, customer=o.customer)
+            }
             customer_ids = (
                 _customers_ensure(store, customer_times, suppressed) if customer_times else {}
             )
@@ -498,7 +501,6 @@ def orders_sync(*, store: Store, orders: list[OrderIn]) -> IngestResult:
                 result=result,
             )
             suppressed.record()
-            _inventory_changed(store)
     result.stored["orders"] += stored
     return result
 
@@ -518,10 +520,13 @@ def _orders_write(
         if o.email and not store.collect_emails and result is not None:
             result.dropped["emails_not_collected"] += 1
         visitor = o.visitor if store.track_browsing else None
-        if suppressed.blocks(o.time, email=email, customer=o.customer, visitor=visitor):
+        customer = o.customer
+        if suppressed.blocks(o.time, email=email, customer=customer, visitor=visitor):
+            # A forgotten person's old order comes back as what a forget leaves:
+            # the order and its lines, with no customer, visitor or e-mail.
             if result is not None:
-                result.dropped["suppressed"] += 1
-            continue
+                result.dropped["suppressed_links"] += 1
+            email = visitor = customer = None
         order_lines = [
             (
                 line.id,
@@ -532,7 +537,7 @@ def _orders_write(
         ]
         rows[o.id] = (
             o.id,
-            customer_ids.get(o.customer) if o.customer else None,
+            customer_ids.get(customer) if customer else None,
             visitor_ids.get(visitor) if visitor else None,
             email,
             suppressed.digest("email", email),
@@ -581,7 +586,6 @@ ORDER_LINE_COLUMNS = (
 def orders_delete(*, store: Store, refs: list[str]) -> IngestResult:
     result = IngestResult()
     with _store_schema(store), transaction.atomic():
-        _inventory_changed(store)
         deleted, by_model = Order.objects.filter(order_ref__in=refs).delete()
     result.stored["orders_deleted"] = by_model.get(Order._meta.label, 0)
     return result
@@ -661,7 +665,6 @@ def customers_sync(
                     ],
                 )
             suppressed.record()
-            _inventory_changed(store)
     result.stored["customers"] += len(rows)
     return result
 
@@ -670,7 +673,6 @@ def customers_delete(*, store: Store, refs: list[str]) -> IngestResult:
     """Remove CRM records (visitors and orders stay, unlinked)."""
     result = IngestResult()
     with _store_schema(store), transaction.atomic():
-        _inventory_changed(store)
         _, by_model = Customer.objects.filter(customer_ref__in=refs).delete()
     result.stored["customers_deleted"] = by_model.get(Customer._meta.label, 0)
     return result
@@ -684,7 +686,6 @@ def products_sync(*, store: Store, products: list[ProductIn]) -> IngestResult:
     result = IngestResult()
     records = list({p.id: p for p in products}.values())
     with _store_schema(store), transaction.atomic():
-        _inventory_changed(store)
         Product.objects.bulk_create(
             [
                 Product(
@@ -708,7 +709,6 @@ def products_sync(*, store: Store, products: list[ProductIn]) -> IngestResult:
 def products_delete(*, store: Store, refs: list[str]) -> IngestResult:
     result = IngestResult()
     with _store_schema(store), transaction.atomic():
-        _inventory_changed(store)
         _, by_model = Product.objects.filter(product_ref__in=refs).delete()
     result.stored["products_deleted"] = by_model.get(Product._meta.label, 0)
     return result

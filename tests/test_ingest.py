@@ -226,15 +226,3 @@ def test_it_adds_no_visit_for_a_batch_older_than_the_last_activity(store):
     v = Visitor.objects.get(visitor_ref="v6")
     assert (v.visit_count, v.first_seen, v.last_seen) == (1, T0, T0 + timedelta(minutes=600))
     assert PageView.objects.count() == 3  # the events themselves are kept
-
-
-def test_it_asks_for_an_inventory_recount_after_writing(store, monkeypatch):
-    asked = []
-    monkeypatch.setattr(ingest, "inventory_refresh_soon", asked.append)
-    monkeypatch.setattr(ingest, "_inventory_nudged", {})
-    for _ in range(3):  # a busy endpoint asks once per store and ten seconds
-        ingest.events_ingest(
-            store=store,
-            events=events({"kind": "page", "visitor": "v7", "url": "/", "time": at(0)}),
-        )
-    assert asked == [store]
