@@ -21,7 +21,9 @@ urlpatterns = [
         name="customer_download",
     ),
     path(
-        "customer/<identifier:identifier>/forget/", forget_views.customer_forget, name="customer_forget"
+        "customer/<identifier:identifier>/forget/",
+        forget_views.customer_forget,
+        name="customer_forget",
     ),
     path(
         "customer/<identifier:identifier>/", profile_views.customer_profile, name="customer_profile"
