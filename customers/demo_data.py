@@ -25,6 +25,7 @@ from customers.models import (
     Product,
     Visitor,
 )
+from gdpr_dashboard.suppression import SuppressionFilter
 from stores.digests import identifier_digest
 from stores.models import Store
 
@@ -169,6 +170,15 @@ def _seed(store: Store, rng: random.Random, volume: Volume, now: datetime) -> di
                 last_seen=seen,
             )
         )
+    # Forgotten people stay forgotten: their old records are not loaded again.
+    suppressed = SuppressionFilter(store=store)
+    if suppressed:
+        customers = [
+            c
+            for c in customers
+            if not suppressed.blocks(kind="email", digest=c.email_digest, at=c.first_seen)
+            and not suppressed.blocks(kind="customer", digest=c.customer_digest, at=c.first_seen)
+        ]
     Customer.objects.bulk_create(customers, batch_size=BATCH)
 
     visitors = []
@@ -191,11 +201,20 @@ def _seed(store: Store, rng: random.Random, volume: Volume, now: datetime) -> di
                     total_duration_seconds=visits * rng.randint(30, 900),
                 )
             )
+        if suppressed:
+            kept = {id(c) for c in customers}
+            visitors = [
+                v
+                for v in visitors
+                if (v.customer is None or id(v.customer) in kept)
+                and not suppressed.blocks(kind="visitor", digest=v.visitor_digest, at=v.first_seen)
+            ]
         Visitor.objects.bulk_create(visitors, batch_size=BATCH)
 
     counts = {"products": len(products), "customers": len(customers), "visitors": len(visitors)}
     counts.update(_seed_events(rng, visitors, product_refs, volume.events, now))
     counts.update(_seed_orders(store, rng, customers, visitors, product_refs, prices, volume, now))
+    suppressed.save_counts()
     return counts
 
 

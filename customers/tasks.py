@@ -59,6 +59,9 @@ def forget_run(self, store_id: int, request_id: int) -> dict | None:
 
     try:
         store = store_for_task(store_id)
+    except Store.DoesNotExist:
+        log.error("forget_run: store %s no longer exists; request %s dropped", store_id, request_id)
+        return None
     except WrongSchema:
         # Sent without the tenant header: never guess the schema. The sweeper re-sends it.
         log.error(
@@ -80,6 +83,31 @@ def forget_run(self, store_id: int, request_id: int) -> dict | None:
             return None
         forget.forget_request_note_error(request_id=request_id, error=error)
         raise self.retry(countdown=_forget_backoff(self.request.retries), exc=exc) from None
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=FORGET_MAX_RETRIES)
+def forget_run_batch(self, store_id: int, request_ids: list[int]) -> dict | None:
+    """Many requests of one store in one job (bulk API, sweep); failed ones are retried."""
+    from customers import forget
+
+    try:
+        store = store_for_task(store_id)
+    except Store.DoesNotExist:
+        log.error("forget_run_batch: store %s no longer exists", store_id)
+        return None
+    except WrongSchema:
+        log.error("forget_run_batch: arrived in the wrong schema; left for the sweeper")
+        return None
+    done, failed = forget.forget_execute_many(store=store, request_ids=request_ids)
+    if failed:
+        if self.request.retries >= FORGET_MAX_RETRIES:
+            for request_id, error in failed.items():
+                forget.forget_request_fail(request_id=request_id, error=error)
+            return {"done": len(done), "failed": len(failed)}
+        raise self.retry(
+            args=[store_id, sorted(failed)], countdown=_forget_backoff(self.request.retries)
+        )
+    return {"done": len(done), "failed": 0}
 
 
 @shared_task(acks_late=True)
