@@ -40,6 +40,8 @@ SHARED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    # Serves the API docs' Swagger UI from our static files (CSP: no CDN, no inline script).
+    "ninja",
 ]
 TENANT_APPS = ["customers"]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -21,7 +21,9 @@ urlpatterns = [
         name="customer_download",
     ),
     path(
-        "customer/<identifier:identifier>/forget/", forget_views.customer_forget, name="customer_forget"
+        "customer/<identifier:identifier>/forget/",
+        forget_views.customer_forget,
+        name="customer_forget",
     ),
     path(
         "customer/<identifier:identifier>/", profile_views.customer_profile, name="customer_profile"
@@ -56,6 +58,6 @@ urlpatterns = [
         views_store_admin.api_key_revoke_view,
         name="api_key_revoke",
     ),
-    # Retention settings (issue 6); the settings page of issue 5 may absorb it.
+    # Retention settings (issue 6), linked from the settings page.
     path("settings/retention/", settings_views.retention_settings, name="retention_settings"),
 ]
