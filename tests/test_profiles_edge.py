@@ -1,0 +1,19 @@
+"""Profiles of people with little data: nothing to count must not break the page."""
+
+from tests.conftest import login
+from tests.factories import CustomerFactory, OrderFactory
+
+
+def test_it_shows_a_customer_without_visitors_or_orders(client, alice, in_store):
+    CustomerFactory(customer_ref="C-LONELY", email="lonely@example.com")
+    response = login(client, alice).get(f"/s/{in_store.slug}/customer/C-LONELY/")
+    assert response.status_code == 200
+    assert b"lonely@example.com" in response.content
+
+
+def test_it_shows_a_customer_with_orders_but_no_visitors(client, alice, in_store):
+    customer = CustomerFactory(customer_ref="C-BUYER")
+    OrderFactory(customer=customer, order_ref="O-ONLY")
+    response = login(client, alice).get(f"/s/{in_store.slug}/customer/C-BUYER/")
+    assert response.status_code == 200
+    assert b"O-ONLY" in response.content
