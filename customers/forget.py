@@ -374,6 +374,10 @@ def _forget_locked(*, store: Store, locked: PrivacyRequest) -> dict:
         subject_kind=locked.subject_kind,
         detail={"request": locked.pk, "counts": counts, "suppressions": suppressed},
     )
+    if any(counts.values()):
+        from customers.tasks import inventory_refresh_soon
+
+        inventory_refresh_soon(store)  # the dashboard's data checks follow (debounced, on commit)
     log.info("forget: request %s of store %s done %s", locked.pk, store.pk, counts)
     return counts
 

@@ -339,3 +339,18 @@ def test_a_bulk_call_travels_as_one_batch_message(
     assert set(PrivacyRequest.objects.filter(store=store).values_list("status", flat=True)) == {
         "queued"
     }
+
+
+def test_a_forget_that_deleted_something_asks_for_an_inventory_recount(store, monkeypatch):
+    asked = []
+    monkeypatch.setattr("customers.tasks.inventory_refresh_soon", lambda s: asked.append(s.pk))
+    with tenant_context(store):
+        jane = make_person("jane")
+    forget_execute(
+        request=forget_request_create(store=store, kind="email", value=jane.email, via="ui")
+    )
+    assert asked == [store.pk]
+    forget_execute(
+        request=forget_request_create(store=store, kind="email", value=jane.email, via="ui")
+    )
+    assert asked == [store.pk]  # nothing left to delete: nothing to recount
