@@ -535,8 +535,12 @@ def forget_requests_sweep(*, stuck_after: timedelta | None = None) -> int:
                 error=f"Gave up after {MAX_ATTEMPTS} attempts.",
             )
         ids = [pk for pks in requeued.values() for pk in pks]
-        # Back to received: the enqueue below marks them queued again once sent.
-        PrivacyRequest.objects.filter(pk__in=ids).update(status=RequestStatus.RECEIVED)
+        # Marked queued (now) before the lock goes: a second beat's sweep right after this
+        # one does not find them stuck again. If the send below fails, they are stuck
+        # "queued" and the next sweep past the timeout tries again.
+        PrivacyRequest.objects.filter(pk__in=ids).update(
+            status=RequestStatus.QUEUED, queued_at=timezone.now()
+        )
     sent = 0
     for store in Store.objects.filter(pk__in=requeued):
         sent += forget_requests_enqueue(store=store, request_ids=requeued[store.pk])

@@ -135,11 +135,11 @@ class Command(BaseCommand):
             if small:
                 result.update(self._small(store, small, bulk=True))
                 result.update(self._small(store, small, bulk=False))
+            self.stdout.write(json.dumps(result, indent=2))
         finally:
             connection.set_schema_to_public()
             PrivacyRequest.objects.filter(store=store).delete()
             store.delete(force_drop=True)
-        self.stdout.write(json.dumps(result, indent=2))
 
     def _big(self, store, events, background, repeat) -> dict:
         connection.set_tenant(store)
