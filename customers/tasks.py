@@ -123,7 +123,7 @@ def forget_sweep() -> int:
 #
 # Call ``inventory_refresh_soon(store)`` after anything that changes which data a
 # store holds (ingestion, forget, retention expiry, restore).  Calls for the same
-# store within INVENTORY_REFRESH_DELAY seconds collapse into one recount: the
+# store within settings.INVENTORY_REFRESH_DELAY seconds collapse into one recount: the
 # first call (after its transaction commits) sets a Redis key and queues the
 # task with that countdown; later calls see the key and do nothing.  The task
 # deletes the key *before* counting, so a change made while it counts asks for
@@ -131,7 +131,6 @@ def forget_sweep() -> int:
 # a lost message delays the next recount by at most INVENTORY_REFRESH_DELAY +
 # DEBOUNCE_SLACK seconds.  The dashboard only reads the snapshot.
 
-INVENTORY_REFRESH_DELAY = 30  # seconds
 DEBOUNCE_SLACK = 120  # seconds the key outlives the countdown
 
 
@@ -154,7 +153,7 @@ def inventory_refresh_soon(store: Store, *, delay: int | None = None) -> None:
     Safe to call inside a transaction (acts on commit) and from any schema;
     never raises for a Redis or broker outage (the hourly sweep catches up).
     """
-    delay = INVENTORY_REFRESH_DELAY if delay is None else delay
+    delay = settings.INVENTORY_REFRESH_DELAY if delay is None else delay
     store_id = store.pk
     transaction.on_commit(lambda: _queue_refresh(store_id, delay))
 

@@ -125,7 +125,10 @@ def test_the_page_loads_htmx_from_our_static_files(client, alice):
 
 TEMPLATE_DIRS = [BASE_DIR / "templates", *BASE_DIR.glob("*/templates")]
 INLINE_CODE = [
-    (re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.I), "inline <script>"),
+    (
+        re.compile(r"<script\b(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", re.I),
+        "inline <script>",
+    ),
     (re.compile(r"<style\b", re.I), "inline <style>"),
     (re.compile(r"\sstyle=", re.I), "style attribute"),
     (re.compile(r"\son[a-z]+=", re.I), "event handler attribute"),

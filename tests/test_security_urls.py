@@ -22,8 +22,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from gdpr_dashboard.models import PrivacyRequest, RequestKind, RequestVia
-from stores.models import ApiKey, User
+from gdpr_dashboard.models import PrivacyRequest, RequestKind, RequestVia, Suppression
+from stores.models import ApiKey, SupportGrant, User
 from tests.factories import CustomerFactory, OrderFactory, VisitorFactory
 from tests.urlwalk import WalkedUrl, build_path, url_patterns
 
@@ -56,6 +56,10 @@ STORE_DASHBOARD = Expect(LOGIN, 404, 404, 200, 200, 404, 200)
 STORE_PERSONAL_DATA = Expect(LOGIN, 404, 404, 403, 200, 404, 200)
 STORE_MANAGE = Expect(LOGIN, 404, 404, 403, 403, 404, 200)
 POST_ONLY = Expect(405, 405, 405, 405, 405, 405, 405)
+SIGNED_IN_POST_ONLY = Expect(LOGIN, 405, 405, 405, 405, 405, 405)
+ACCOUNT_MEMBER = Expect(LOGIN, 404, 200, 200, 200, 404, 200)
+API_KEY = Expect(401, 401, 401, 401, 401, 401, 401)
+API_WRITE_ONLY = Expect(405, 405, 405, 405, 405, 405, 405)
 # Django admin: only platform staff; Sam is staff without model permissions.
 ADMIN_PAGE = Expect(
     ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN
@@ -82,6 +86,46 @@ EXPECTED: dict[str, Expect] = {
     # no store at all.
     "store_customer": Expect(LOGIN, 404, 404, 403, 200, 404, 200),
     "store_visitor": Expect(LOGIN, 404, 404, 403, 200, 404, 200),
+    # Forget (issue 4): the confirmation page and the ledger; lifting a suppression is POST only.
+    "customer_forget": STORE_MANAGE,
+    "visitor_forget": STORE_MANAGE,
+    "privacy_requests": STORE_PERSONAL_DATA,
+    "privacy_request": STORE_PERSONAL_DATA,
+    "suppressions": STORE_MANAGE,
+    "suppression_lift": SIGNED_IN_POST_ONLY,
+    # Store settings and API keys (issue 5)
+    "store_settings": STORE_MANAGE,
+    # Retention bounds (issue 6)
+    "retention_settings": STORE_MANAGE,
+    "api_keys": STORE_MANAGE,
+    "api_key_revoke": SIGNED_IN_POST_ONLY,
+    # GDPR dashboard (issue 7): every member of the account (no shopper data on it), the
+    # trust page for everybody; support grants are POST only.
+    "account_gdpr": ACCOUNT_MEMBER,
+    "account_gdpr_print": ACCOUNT_MEMBER,
+    "account_gdpr_dpa": ACCOUNT_MEMBER,
+    "account_support_grant_create": SIGNED_IN_POST_ONLY,
+    "account_support_grant_revoke": SIGNED_IN_POST_ONLY,
+    "trust": PUBLIC,
+    # Store API (issue 5): API keys only, no session; every refusal is the JSON error.
+    "v2_log_product": API_KEY,
+    "v2_log_click": API_KEY,
+    "v2_log_category": API_KEY,
+    "v2_log_email": API_KEY,
+    "v2_log_sale": API_KEY,
+    "v2_customers": API_WRITE_ONLY,
+    "v2_orders": API_WRITE_ONLY,
+    "v2_products": API_WRITE_ONLY,
+    "v2_privacy_info": API_KEY,
+    "v2_privacy_forget": API_KEY,
+    "api-v1:openapi-json": PUBLIC,
+    "api-v1:openapi-view": PUBLIC,
+    "api-v1:privacy_subject": API_KEY,
+    "api-v1:privacy_forget": API_WRITE_ONLY,
+    "api-v1:privacy_request": API_KEY,
+    "api-v1:privacy_requests": API_KEY,
+    "api-v1:events": API_WRITE_ONLY,
+    "api-v1:api-root": Expect(404, 404, 404, 404, 404, 404, 404),
     "admin:login": Expect(200, 200, 200, 200, 200, ADMIN_HOME, 200),
     "admin:index": ADMIN_STAFF_PAGE,
     "admin:logout": Expect(ADMIN_HOME, *[ADMIN_HOME] * 4, 405, ADMIN_HOME),
@@ -142,6 +186,21 @@ def url_values(store) -> dict[str, str]:
         store=store, kind=RequestKind.FORGET, via=RequestVia.UI, subject_kind="email"
     )
     api_key = ApiKey.objects.create(store=store, key="walk-public-key", private_key_hash="x")
+    # A grant for another platform staff member: Sam himself stays without one.
+    support = User.objects.create_user(email="support@platform.example", is_staff=True)
+    grant = SupportGrant.objects.create(
+        store=store,
+        staff_user=support,
+        reason="Ticket 1: walk",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    suppression = Suppression.objects.create(
+        store=store,
+        identifier_kind="email",
+        digest="0" * 64,
+        forgotten_at=timezone.now(),
+        request=request,
+    )
     return {
         "store_slug": store.slug,
         "store": store.slug,
@@ -150,6 +209,7 @@ def url_values(store) -> dict[str, str]:
         "account": store.account.slug,
         "email_or_id": SUBJECT_EMAIL,
         "identifier": SUBJECT_EMAIL,
+        "ident": SUBJECT_EMAIL,
         "customer": SUBJECT_CUSTOMER,
         "customer_ref": SUBJECT_CUSTOMER,
         "visitor": SUBJECT_VISITOR,
@@ -160,6 +220,8 @@ def url_values(store) -> dict[str, str]:
         "pk": str(request.pk),
         "key_id": str(api_key.pk),
         "api_key_id": str(api_key.pk),
+        "grant_id": str(grant.pk),
+        "suppression_id": str(suppression.pk),
         # Django admin
         "object_id": str(store.pk),
         "id": str(User.objects.get(email="alice@acme.example").pk),
@@ -238,14 +300,12 @@ def test_every_url_answers_each_visitor_as_the_table_says(clients, url_values):
                         wrong.append(f"{url.key} as {actor}: shows {secret}")
             if response.get("Content-Type", "").startswith("text/html") and body:
                 for script in re.findall(rb"<script\b[^>]*>", body):
-                    if b"src=" not in script:
+                    if b"src=" not in script and b'type="application/json"' not in script:
                         wrong.append(f"{url.key} as {actor}: inline <script> (CSP forbids it)")
     assert not wrong, "\n".join(wrong)
 
 
 def test_platform_staff_with_a_live_grant_reads_the_store(client, sam, store, url_values):
-    from stores.models import SupportGrant
-
     SupportGrant.objects.create(
         store=store,
         staff_user=sam,
@@ -254,6 +314,68 @@ def test_platform_staff_with_a_live_grant_reads_the_store(client, sam, store, ur
     )
     client.force_login(sam)
     assert client.get(f"/s/{store.slug}/").status_code == 200
+
+
+# What POST-only URLs answer to a POST (an empty one: a refusal comes before any validation).
+POST_EXPECTED: dict[str, Expect] = {
+    "suppression_lift": Expect(LOGIN, 404, 404, 403, 403, 404, 302),
+    "api_key_revoke": Expect(LOGIN, 404, 404, 403, 403, 404, 302),
+    "account_support_grant_create": Expect(LOGIN, 404, 403, 403, 403, 404, 400),
+    "account_support_grant_revoke": Expect(LOGIN, 404, 403, 403, 403, 404, 302),
+}
+REFUSALS = (LOGIN, ADMIN_LOGIN, 401, 403, 404)
+
+
+def test_every_console_post_is_refused_to_who_may_not_use_the_page(clients, url_values):
+    """POST-only URLs answer as POST_EXPECTED says; on every other page a POST from somebody
+    the GET refuses gets the same refusal, and nobody gets a 5xx."""
+    wrong = []
+    for url in url_patterns():
+        if url.namespace in ("admin", "api-v1") or url.key.startswith(("admin/", "v2_")):
+            continue  # Django's admin; the APIs authenticate by key (test_store_api_*)
+        if url.key in ("logout", "login") or any(n not in url_values for n in url.kwargs):
+            continue
+        path = build_path(url, url_values)
+        get_expect = expectation_for(url)
+        if get_expect is None:
+            continue  # reported by test_every_url_is_in_the_table
+        for actor in ACTORS:  # the owner last: a POST may change what the others would see
+            response = clients[actor].post(path, {})
+            got = _outcome(response)
+            if url.key in POST_EXPECTED:
+                wanted = getattr(POST_EXPECTED[url.key], actor)
+                if got != wanted:
+                    wrong.append(f"POST {url.key} as {actor}: got {got}, expected {wanted}")
+            elif getattr(get_expect, actor) in REFUSALS and got not in (
+                getattr(get_expect, actor),
+                405,
+            ):
+                wrong.append(
+                    f"POST {url.key} as {actor}: got {got}, GET is refused with "
+                    f"{getattr(get_expect, actor)}"
+                )
+            elif isinstance(got, int) and got >= 500:
+                wrong.append(f"POST {url.key} as {actor}: {got}")
+    missing = [
+        k for k, e in EXPECTED.items() if e == SIGNED_IN_POST_ONLY and k not in POST_EXPECTED
+    ]
+    assert not missing, f"add POST outcomes to POST_EXPECTED for {missing}"
+    assert not wrong, "\n".join(wrong)
+
+
+def test_api_refusals_are_json_in_the_documented_shape(client, url_values):
+    for url in url_patterns():
+        path = build_path(url, url_values) if all(n in url_values for n in url.kwargs) else ""
+        if not path.startswith(("/v2/", "/api/v1/")) or path.endswith(("openapi.json", "/docs")):
+            continue
+        for response in (client.get(path), client.post(path, "{}", "application/json")):
+            assert response.status_code in (400, 401, 403, 404, 405), (path, response.status_code)
+            assert response["Content-Type"].startswith("application/json"), path
+            body = response.json()
+            if path.startswith("/v2/"):
+                assert body["status"] == "error" and body["type"] and "message" in body, body
+            else:
+                assert body, path
 
 
 # --- CSRF ---------------------------------------------------------------------------------

@@ -326,3 +326,71 @@ def _load(cursor, data: Dataset, rng, now, secret, progress) -> None:
     data.sample_visitor_refs = [
         visitor_rows[i][1] for i in rng.sample(range(s.visitors), min(200, s.visitors))
     ]
+
+
+DASH_ACCOUNT = "bench-dash"
+DASH_OWNER = "dash@bench.example"
+
+
+def session_cookie(email: str) -> dict:
+    """A logged-in session for this user, as the Cookie header a browser would send."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from stores.models import User
+
+    user = User.objects.get(email=email)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return {"Cookie": f"sessionid={session.session_key}"}
+
+
+def dashboard_account(n: int) -> tuple[str, dict]:
+    """An account with n stores for the dashboard figure (public rows only: the dashboard
+    never reads a store schema), owned by its own user so search elsewhere is not affected."""
+    from django.utils import timezone
+
+    from gdpr_dashboard.models import InventorySnapshot
+    from stores.models import PlatformProduct
+
+    connection.set_schema_to_public()
+    account = Account.objects.filter(slug=DASH_ACCOUNT).first() or account_create(
+        slug=DASH_ACCOUNT, name="Bench Dashboard Co"
+    )
+    Store.objects.filter(account=account).delete()  # rows only; these stores have no schema
+    staff_add(account=account, email=DASH_OWNER, role=Role.OWNER, password=BENCH_PASSWORD)
+    stores = Store.objects.bulk_create(
+        Store(
+            account=account,
+            slug=f"bench-dash-{i}",
+            name=f"Dashboard store {i}",
+            schema_name=f"store_bench_dash_{i}",
+            collect_emails=i % 2 == 0,
+            crm_fields=["age"] if i % 3 == 0 else [],
+        )
+        for i in range(n)
+    )
+    products = list(PlatformProduct.objects.all())
+    through = Store.products.through
+    through.objects.bulk_create(
+        through(store=s, platformproduct=products[i % len(products)]) for i, s in enumerate(stores)
+    )
+    now = timezone.now()
+    InventorySnapshot.objects.bulk_create(
+        InventorySnapshot(
+            store=s,
+            counts={"customers": 1000 + i, "visitors": 5000, "page_views": 90_000, "orders": 300},
+            refreshed_at=now,
+        )
+        for i, s in enumerate(stores)
+    )
+    return account.slug, session_cookie(DASH_OWNER)
+
+
+def drop_dashboard_account() -> None:
+    connection.set_schema_to_public()
+    Store.objects.filter(account__slug=DASH_ACCOUNT).delete()
+    Account.objects.filter(slug=DASH_ACCOUNT).delete()

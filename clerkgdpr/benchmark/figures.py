@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import get_commands
 from django.db import connection
 from django.test import Client
@@ -63,13 +61,9 @@ class Run:
 
     @classmethod
     def session_for_owner(cls) -> dict:
-        user = User.objects.get(email=BENCH_OWNER)
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        return {"Cookie": f"sessionid={session.session_key}"}
+        from clerkgdpr.benchmark.dataset import session_cookie
+
+        return session_cookie(BENCH_OWNER)
 
 
 def timed_ms(fn: Callable[[], object]) -> float:
@@ -177,16 +171,154 @@ def search(run: Run) -> list[Figure]:
 
 
 def forget(run: Run) -> list[Figure]:
+    heavy_n = run.data.scale.heavy_events
     ratio = Figure(
-        "forget_ratio", "Forget 50,000 events vs raw SQL delete", "x", 2, source="issue 4"
+        "forget_ratio", f"Forget {heavy_n:,} events vs raw SQL delete", "x", 2, source="issue 4"
     )
     seconds = Figure(
-        "forget_heavy_s", "Forget a subject with 50,000 events", "s", 1, source="issue 4"
+        "forget_heavy_s", f"Forget a subject with {heavy_n:,} events", "s", 1, source="issue 4"
     )
-    many = Figure("forget_1000_s", "1,000 small forgets, one worker", "s", 30, source="issue 4")
-    for figure in (ratio, seconds, many):
-        figure.note = "not measured yet (forget service not on main)"
+    n_small = run.data.scale.small_forgets
+    many = Figure(
+        "forget_many_s", f"{n_small:,} small forgets, one worker", "s", 30, source="issue 4"
+    )
+    try:
+        from customers import forget as forget_service
+    except ImportError:
+        raise NotYet from None
+    from unittest import mock
+
+    from gdpr_dashboard.models import PrivacyRequest, RequestStatus
+
+    store = run.data.store
+    job_s, raw_s = [], []
+    for email in run.data.forget_emails:
+        # The ledger row as the console writes it, but not sent to the worker: timed here.
+        with mock.patch.object(forget_service, "forget_requests_enqueue"):
+            request = forget_service.forget_request_create(
+                store=store, kind="email", value=email, via="cli"
+            )
+        started = time.perf_counter()
+        counts = forget_service.forget_execute(request=request)
+        job_s.append(time.perf_counter() - started)
+        connection.set_schema_to_public()
+        raw_s.append(_raw_delete_seconds(store, run.data.heavy_email))
+        seconds.detail = {"deleted": counts}
+    seconds.runs, seconds.value = job_s, statistics.median(job_s)
+    ratio.runs = [j / r for j, r in zip(job_s, raw_s, strict=True)]
+    ratio.value = statistics.median(job_s) / statistics.median(raw_s)
+    ratio.detail = {"raw SQL delete, median (s)": round(statistics.median(raw_s), 3)}
+
+    # Many small subjects through the real pipeline: ledger rows, broker, one worker.
+    started = time.perf_counter()
+    rows = forget_service.forget_requests_create_bulk(
+        store=store, subjects=[("email", e) for e in run.data.small_emails], via="cli"
+    )
+    ids = [r.pk for r in rows]
+    deadline = started + 600
+    while time.perf_counter() < deadline:
+        open_rows = PrivacyRequest.objects.filter(pk__in=ids).exclude(status=RequestStatus.DONE)
+        if not open_rows.exists():
+            break
+        time.sleep(0.2)
+    many.value = time.perf_counter() - started
+    many.runs = [many.value]
+    done = PrivacyRequest.objects.filter(pk__in=ids, status=RequestStatus.DONE).count()
+    many.detail = {"done": f"{done}/{len(ids)}", "worker concurrency": 1}
+    if done != len(ids):
+        many.note = f"only {done} of {len(ids)} done within 600 s"
+        many.value = None
     return [ratio, seconds, many]
+
+
+def _raw_delete_seconds(store, email: str) -> float:
+    """The same statements a hand-written purge would run, timed, then rolled back."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        connection.set_tenant(store)
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM customers_customer WHERE lower(email) = %s", [email])
+            customer_ids = [r[0] for r in cursor.fetchall()]
+            cursor.execute(
+                "SELECT id FROM customers_visitor WHERE customer_id = ANY(%s)", [customer_ids]
+            )
+            visitor_ids = [r[0] for r in cursor.fetchall()]
+            for table in ("customers_pageview", "customers_contentview", "customers_click"):
+                cursor.execute(f"DELETE FROM {table} WHERE visitor_id = ANY(%s)", [visitor_ids])
+            cursor.execute(
+                "UPDATE customers_order SET customer_id = NULL, visitor_id = NULL, email = NULL "
+                "WHERE customer_id = ANY(%s) OR visitor_id = ANY(%s)",
+                [customer_ids, visitor_ids],
+            )
+            cursor.execute("DELETE FROM customers_visitor WHERE id = ANY(%s)", [visitor_ids])
+            cursor.execute("DELETE FROM customers_customer WHERE id = ANY(%s)", [customer_ids])
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    connection.set_schema_to_public()
+    return elapsed
+
+
+def _api_key(run: Run, label: str):
+    from customers.api_keys import api_key_create
+
+    return api_key_create(store=run.data.store, label=label)
+
+
+def _post_json(run: Run, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", run.web.port, timeout=120)
+    try:
+        conn.request(
+            "POST", path, body=body, headers={"Content-Type": "application/json", **headers}
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _event_batch(batch: int, size: int) -> bytes:
+    import json
+
+    now = int(time.time()) - 60
+    kinds = ("page", "product", "click")
+    events = []
+    for i in range(size):
+        kind = kinds[i % 3]
+        event = {"kind": kind, "visitor": f"v-ingest-{batch}-{i % 50}", "time": now}
+        if kind == "page":
+            event["url"] = f"/c/shoes/{i}"
+        else:
+            event["product"] = str(1000 + i % 400)
+        events.append(event)
+    return json.dumps({"events": events}).encode()
+
+
+def load_click_p95(run: Run, key: str, *, rate: float, seconds: float) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    template = f"/v2/log/click?key={key}&product={{n}}&visitor=v-click-{{n}}"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clerkgdpr.benchmark.load",
+            f"--port={run.web.port}",
+            f"--rate={rate}",
+            f"--seconds={seconds}",
+            f"--path-template={template}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds * 10 + 60,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def ingestion(run: Run) -> list[Figure]:
@@ -199,35 +331,160 @@ def ingestion(run: Run) -> list[Figure]:
         source="issue 5",
     )
     click = Figure("click_p95", "/v2/log/click p95 at 200 req/s", "ms", 20, source="issue 5")
-    info = Figure("privacy_info_ms", "/v2/privacy/info, 50,000 events", "ms", 300, source="issue 5")
+    heavy_n = run.data.scale.heavy_events
+    info = Figure(
+        "privacy_info_ms", f"/v2/privacy/info, {heavy_n:,} events", "ms", 300, source="issue 5"
+    )
     if not has_url("/api/v1/events") or not has_url("/v2/log/click"):
-        for figure in (batch, click, info):
-            figure.note = "not measured yet (store API not on main)"
+        raise NotYet
+    from concurrent.futures import ThreadPoolExecutor
+
+    issued = _api_key(run, "bench ingestion")
+    auth = {"Authorization": f"Bearer {issued.api_key.key}:{issued.private_key}"}
+    n_batches = 8 if run.quick else 30
+    rates = []
+    for r in range(run.runs):
+        bodies = [_event_batch(r * 1000 + b, 1000) for b in range(n_batches)]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda b: _post_json(run, "/api/v1/events", b, auth), bodies))
+        elapsed = time.perf_counter() - started
+        bad = [status for status, _ in answers if status != 200]
+        if bad:
+            raise RuntimeError(f"/api/v1/events answered {sorted(set(bad))}")
+        rates.append(n_batches * 1000 / elapsed)
+    batch.runs, batch.value = rates, statistics.median(rates)
+    batch.detail = {"batches per run": n_batches, "events per batch": 1000, "clients": 4}
+
+    click_key = _api_key(run, "bench clicks")
+    p95s = []
+    rate, seconds = (200, 3) if run.quick else (200, 10)
+    for _ in range(run.runs):
+        result = load_click_p95(run, click_key.api_key.key, rate=rate, seconds=seconds)
+        if result["errors"]:
+            raise RuntimeError(f"/v2/log/click errors: {result}")
+        p95s.append(result["p95_ms"])
+    click.runs, click.value = p95s, statistics.median(p95s)
+    click.detail = {"rate (req/s)": rate, "seconds per run": seconds, "load": "second process"}
+
+    info_key = _api_key(run, "bench info")
+    query = urlencode(
+        {
+            "key": info_key.api_key.key,
+            "private_key": info_key.private_key,
+            "email": run.data.heavy_email,
+        }
+    )
+    _get_ok(run, f"/v2/privacy/info?{query}")
+    times = [
+        statistics.median(
+            timed_ms(lambda: _get_ok(run, f"/v2/privacy/info?{query}")) for _ in range(3)
+        )
+        for _ in range(run.runs)
+    ]
+    info.runs, info.value = times, statistics.median(times)
     return [batch, click, info]
 
 
 def dashboard(run: Run) -> list[Figure]:
     figure = Figure("dashboard_ms", "GDPR dashboard, 50 stores", "ms", 150, source="issue 7")
-    if not has_url("/a/bench/gdpr/"):
-        figure.note = "not measured yet (dashboard not on main)"
+    if not has_url("/a/bench-dash/gdpr/"):
+        raise NotYet
+    from clerkgdpr.benchmark.dataset import dashboard_account
+
+    slug, cookie = dashboard_account(50)
+    path = f"/a/{slug}/gdpr/"
+    for _ in range(2):
+        status, _ = run.web.get(path, cookie)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}")
+    times = [
+        statistics.median(timed_ms(lambda: run.web.get(path, cookie)) for _ in range(5))
+        for _ in range(run.runs)
+    ]
+    figure.runs, figure.value = times, statistics.median(times)
+    figure.detail = {"through": "gunicorn, HTTP, logged in"}
     return [figure]
 
 
 def backup(run: Run) -> list[Figure]:
-    figure = Figure("backup_s", "Backup of the big store", "s", 60, source="issue 6")
+    events = run.data.scale.events
+    figure = Figure(
+        "backup_s", f"Backup of the big store ({events:,} events)", "s", 60, source="issue 6"
+    )
     if not has_command("backup_stores"):
-        figure.note = "not measured yet (backups not on main)"
+        raise NotYet
+    import io
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    from gdpr_dashboard.models import Backup
+
+    times = []
+    for _ in range(min(run.runs, 3)):
+        started = time.perf_counter()
+        call_command("backup_stores", "--store", run.data.store.slug, stdout=io.StringIO())
+        times.append(time.perf_counter() - started)
+    backups = list(Backup.objects.filter(store=run.data.store).order_by("-created_at"))
+    figure.runs, figure.value = times, statistics.median(times)
+    if backups:
+        figure.detail = {"dump size (MB)": round(backups[0].size_bytes / 2**20, 1)}
+    for b in backups:  # the bench's dumps are not kept
+        Path(b.path).unlink(missing_ok=True)
     return [figure]
 
 
 def expiry(run: Run) -> list[Figure]:
-    seconds = Figure("expiry_s", "Expiry of 1,000,000 events", "s", 60, source="issue 6")
+    events = run.data.scale.events
+    seconds = Figure("expiry_s", f"Expiry of {events:,} events", "s", 60, source="issue 6")
     ratio = Figure(
         "expiry_ingest_ratio", "Ingestion p95 during expiry vs baseline", "x", 2, source="issue 6"
     )
-    if not has_command("expire_retention"):
-        for figure in (seconds, ratio):
-            figure.note = "not measured yet (retention expiry not on main)"
+    if not has_command("expire_retention") or not has_url("/v2/log/click"):
+        raise NotYet
+    import io
+    import threading
+
+    from django.core.management import call_command
+
+    # The crowd's visitors (not the named subjects) last came 400 days ago: past any bound.
+    connection.set_tenant(run.data.store)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE customers_visitor SET last_seen = now() - interval '400 days', "
+            "expires_at = now() - interval '35 days' WHERE visitor_ref ~ '^v-[0-9]{7}-'"
+        )
+        cursor.execute("ANALYZE customers_visitor")
+    connection.set_schema_to_public()
+    key = _api_key(run, "bench expiry").api_key.key
+    load_seconds = 3 if run.quick else 8
+    baseline = load_click_p95(run, key, rate=100, seconds=load_seconds)
+    during: dict = {}
+
+    def load_during() -> None:
+        time.sleep(0.5)
+        during.update(load_click_p95(run, key, rate=100, seconds=load_seconds))
+
+    loader = threading.Thread(target=load_during)
+    loader.start()
+    started = time.perf_counter()
+    call_command("expire_retention", "--store", run.data.store.slug, stdout=io.StringIO())
+    seconds.value = time.perf_counter() - started
+    seconds.runs = [seconds.value]
+    loader.join()
+    ratio.value = during["p95_ms"] / max(baseline["p95_ms"], 0.001)
+    ratio.runs = [ratio.value]
+    ratio.detail = {
+        "baseline p95 (ms)": round(baseline["p95_ms"], 1),
+        "during expiry p95 (ms)": round(during["p95_ms"], 1),
+        "load": "100 req/s /v2/log/click from a second process",
+    }
+    from gdpr_dashboard.models import RetentionRun
+
+    last = RetentionRun.objects.filter(store=run.data.store).order_by("-started_at").first()
+    if last is not None:
+        seconds.detail = {"deleted": last.counts}
     return [seconds, ratio]
 
 

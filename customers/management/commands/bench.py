@@ -34,7 +34,12 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int)
         parser.add_argument("--visitors", type=int)
         parser.add_argument("--events", type=int)
+        parser.add_argument("--heavy-events", type=int, help="events of the big subject")
+        parser.add_argument("--small-forgets", type=int, help="small subjects forgotten at once")
         parser.add_argument("--runs", type=int, help="runs per figure (median reported)")
+        parser.add_argument(
+            "--only", default="", help="comma-separated measurements, e.g. profile,search"
+        )
         parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: free)")
         parser.add_argument("--out", default="", help="output directory (default bench/…)")
         parser.add_argument("--keep", action="store_true", help="keep the bench store afterwards")
@@ -42,7 +47,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         started = time.perf_counter()
         scale = dataset.Scale.quick() if options["quick"] else dataset.Scale()
-        overrides = {k: options[k] for k in ("customers", "visitors", "events") if options[k]}
+        names = ("customers", "visitors", "events", "heavy_events", "small_forgets")
+        overrides = {k: options[k] for k in names if options[k]}
         scale = dataclasses.replace(scale, **overrides)
         runs = options["runs"] or (3 if options["quick"] else 5)
         mode = "quick" if options["quick"] else "full"
@@ -72,7 +78,10 @@ class Command(BaseCommand):
         )
         results: list[report.Figure] = []
         try:
+            only = {n.strip() for n in options["only"].split(",") if n.strip()}
             for measure in figures.MEASUREMENTS:
+                if only and measure.__name__ not in only | {"memory"}:
+                    continue
                 self.stdout.write(f"measuring {measure.__name__} …")
                 try:
                     results.extend(measure(run))
@@ -84,6 +93,7 @@ class Command(BaseCommand):
             worker.stop()
             if not options["keep"]:
                 dataset.drop_store(dataset.BENCH_STORE)
+                dataset.drop_dashboard_account()
         # The memory figure reads the sampler's peaks; measured last, so refresh it now.
         results = [f for f in results if not f.key.endswith("_peak_mb")] + figures.memory(run)
         build = report.Figure("build_s", "Building the bench store (COPY)", "s", None)
@@ -104,5 +114,10 @@ def _not_yet(measure) -> list[report.Figure]:
     names = {
         "profile": [("profile_ratio", "Profile page, 50,000 vs 10 events", "x", 1.5)],
         "search": [("search_p95", "Search p95, 1M customers + visitors", "ms", 50)],
+        "forget": [("forget_ratio", "Forget 50,000 events vs raw SQL delete", "x", 2)],
+        "ingestion": [("ingest_events_per_s", "Batch ingestion /api/v1/events", "events/s", 3000)],
+        "dashboard": [("dashboard_ms", "GDPR dashboard, 50 stores", "ms", 150)],
+        "backup": [("backup_s", "Backup of the big store", "s", 60)],
+        "expiry": [("expiry_s", "Expiry of 1,000,000 events", "s", 60)],
     }.get(measure.__name__, [(measure.__name__, measure.__name__, "", None)])
     return [report.Figure(k, t, u, target, note=report.NOT_YET) for k, t, u, target in names]

@@ -1,0 +1,79 @@
+"""Open-loop HTTP load from a second process: GET a path at a fixed rate, report latencies.
+
+``python -m clerkgdpr.benchmark.load --port P --rate 200 --seconds 10 --path-template
+'/v2/log/click?key=K&product={n}&visitor=v-load-{n}'`` prints one JSON object:
+sent, errors, p50_ms, p95_ms, max_ms.  Requests start on schedule whatever the
+latency of earlier ones (a thread pool sends them), so a slow server shows up
+as latency, not as a lower rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--path-template", required=True)
+    parser.add_argument("--threads", type=int, default=48)
+    args = parser.parse_args()
+    local = threading.local()
+    latencies: list[float] = []
+    errors: list[int] = []
+
+    def one(n: int) -> None:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+        started = time.perf_counter()
+        try:
+            conn.request("GET", args.path_template.format(n=n))
+            response = conn.getresponse()
+            response.read()
+            status = response.status
+        except OSError:
+            local.conn = None
+            status = 599
+        elapsed = (time.perf_counter() - started) * 1000
+        if status >= 400:
+            errors.append(status)
+        latencies.append(elapsed)
+
+    total = int(args.rate * args.seconds)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(args.threads) as pool:
+        for n in range(total):
+            delay = start + n / args.rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(one, n)
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+    print(
+        json.dumps(
+            {
+                "sent": total,
+                "errors": len(errors),
+                "error_statuses": sorted(set(errors)),
+                "p50_ms": pct(0.5),
+                "p95_ms": pct(0.95),
+                "max_ms": ordered[-1] if ordered else 0.0,
+                "seconds": time.perf_counter() - start,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
