@@ -379,9 +379,6 @@ def _forget_locked(*, store: Store, locked: PrivacyRequest) -> dict:
 
         inventory_refresh_soon(store)  # the dashboard's data checks follow (debounced, on commit)
     log.info("forget: request %s of store %s done %s", locked.pk, store.pk, counts)
-    from customers.tasks import inventory_refresh_soon  # tasks imports this module
-
-    inventory_refresh_soon(store)  # the dashboard's checks follow (debounced)
     return counts
 
 
