@@ -9,8 +9,8 @@ What goes (see ``customers/retention.py`` for the dates):
    from their orders (orders stay, detached), the visitor rows;
 3. customers that lost their last visitor in step 2 and have no orders.
 
-Dates come from the visitor's own counters in SQL, so rows written by any
-path, with or without ``expires_at``, are covered.  Ingestion is never
+Dates come from the visitor's own counters in SQL (nothing stores a
+date that could go stale), so rows written by any path are covered.  Ingestion is never
 blocked for long: every statement touches at most one id range or one batch,
 and rows another transaction is writing are skipped (``SKIP LOCKED``) and
 picked up the next night.

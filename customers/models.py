@@ -54,13 +54,10 @@ class Visitor(models.Model):
     visit_count = models.PositiveIntegerField(default=1)
     visit_days = models.PositiveIntegerField(default=1)
     total_duration_seconds = models.PositiveIntegerField(default=0)
-    # Set by the retention policy; the nightly expiry deletes visitors past it.
-    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["customer", "-last_seen"], name="visitor_customer_idx"),
-            models.Index(fields=["expires_at"], name="visitor_expires_idx"),
             models.Index(
                 OpClass(Lower("visitor_ref"), name="text_pattern_ops"), name="visitor_ref_lower_idx"
             ),

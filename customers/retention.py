@@ -15,7 +15,7 @@ kept 30 days, twelve visit days reach a year, and a store that wants shorter
 The same arithmetic exists twice: :func:`kept_days` in Python (for the "why"
 shown on the profile) and :func:`kept_days_sql` in SQL (for the nightly
 expiry, which works from the visitor's own counters, so it covers every row
-whatever path wrote it and whether or not ``expires_at`` was filled in).
+whatever path wrote it; no expiry date is stored that could go stale).
 ``tests/test_retention_policy.py`` checks that both agree.
 """
 

@@ -65,9 +65,9 @@ def make_shoppers(now):
     PageViewFactory(visitor=rows["regular"], occurred_at=ago(200))
     PageViewFactory(visitor=rows["regular"], occurred_at=ago(366))
     ContentViewFactory(visitor=rows["regular"], occurred_at=ago(400))
-    # Stats say expired although ingestion wrote a far expires_at: the stats win.
-    rows["stale_expires_at"] = VisitorFactory(last_seen=ago(45), expires_at=ago(-300))
-    ContentViewFactory(visitor=rows["stale_expires_at"], occurred_at=ago(45))
+    # One short visit 45 days ago: past its 30 days.
+    rows["one_visit_45_days_ago"] = VisitorFactory(last_seen=ago(45))
+    ContentViewFactory(visitor=rows["one_visit_45_days_ago"], occurred_at=ago(45))
     # Exactly at 29 days: not yet.
     rows["almost"] = VisitorFactory(last_seen=ago(29))
     return rows
@@ -75,9 +75,9 @@ def make_shoppers(now):
 
 EXPECTED = {
     "page_views": 3 + 1 + 1,  # expired, buyer's visitor, the regular's year-old one
-    "content_views": 2 + 1 + 1,  # expired, the regular's old one, stale expires_at
+    "content_views": 2 + 1 + 1,  # expired, the regular's old one, one visit 45 days ago
     "clicks": 1,
-    "visitors": 4,  # expired, buyer's, old of two, stale expires_at
+    "visitors": 4,  # expired, buyer's, old of two, one visit 45 days ago
     "customers": 1,  # the lone customer
     "orders_detached": 1,
 }
@@ -99,7 +99,7 @@ def test_it_deletes_exactly_the_expired_rows(store, in_store):
     assert before["customers"] - after["customers"] == 1
     assert after["orders"] == before["orders"] == 2
 
-    gone = ["expired", "buyer_visitor", "old_of_two", "stale_expires_at"]
+    gone = ["expired", "buyer_visitor", "old_of_two", "one_visit_45_days_ago"]
     assert not Visitor.objects.filter(pk__in=[rows[k].pk for k in gone]).exists()
     stay = ["fresh", "fresh_of_two", "regular", "almost"]
     assert Visitor.objects.filter(pk__in=[rows[k].pk for k in stay]).count() == 4
