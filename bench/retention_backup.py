@@ -80,23 +80,32 @@ def fill(store: Store, events: int) -> None:
         pv, cv = per // 2, per * 3 // 10
         cl = per - pv - cv
         for table, n, cols, vals in [
+            # Varied values, so the dump compresses like real data rather than a constant.
             (
                 "customers_pageview",
                 pv,
                 "url, title, category, duration_seconds",
-                "'/p', 't', '', 5",
+                "'https://shop.example/p/' || (random() * 100000)::int || '?q=' || md5(g::text), "
+                "'Product ' || md5(random()::text), 'cat-' || (random() * 50)::int, "
+                "(random() * 300)::int",
             ),
-            ("customers_contentview", cv, "product_ref, api", "'1001', 'search/search'"),
+            (
+                "customers_contentview",
+                cv,
+                "product_ref, api",
+                "(1000 + (random() * 5000)::int)::text, 'recommendations/popular'",
+            ),
             (
                 "customers_click",
                 cl,
                 "product_ref, api, position, external, labels",
-                "'1001', 'search/search', 1, false, '[]'::jsonb",
+                "(1000 + (random() * 5000)::int)::text, 'search/search', "
+                "(random() * 20)::int, false, '[]'::jsonb",
             ),
         ]:
             c.execute(
                 f"INSERT INTO {table} (visitor_id, occurred_at, {cols}) "
-                f"SELECT v.id, now() - interval '100 days', {vals} "
+                f"SELECT v.id, now() - interval '100 days' - random() * interval '30 days', {vals} "
                 "FROM customers_visitor v, generate_series(1, %s) g "
                 "WHERE v.visitor_ref LIKE 'old-%%'",
                 [n],

@@ -238,6 +238,8 @@ API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "3000"))
 API_RATE_LIMIT_WINDOW = int(os.environ.get("API_RATE_LIMIT_WINDOW", "10"))
 
 # --- GDPR dashboard (issue 7) ---
+# Seconds within which inventory_refresh_soon() calls for one store collapse into one recount.
+INVENTORY_REFRESH_DELAY = int(os.environ.get("INVENTORY_REFRESH_DELAY", "30"))
 # Hourly catch-up of store inventories nobody asked to recount (store created in
 # the admin, a missed inventory_refresh_soon call, a lost message).
 CELERY_BEAT_SCHEDULE["inventory-refresh-stale"] = {

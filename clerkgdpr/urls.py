@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from customers import profile_views, search_views
+from customers import (
+    converters,  # noqa: F401 (registers <identifier:...>)
+    profile_views,
+    search_views,
+)
 from stores import views as store_views
 
 # A database error outside a view becomes 503 + Retry-After too (clerkgdpr.middleware).
@@ -20,12 +24,12 @@ urlpatterns = [
     # Staff console (issue 3): top search and the article's /store/... addresses.
     path("search", search_views.search, name="search"),
     path(
-        "store/customer/<path:identifier>",
+        "store/customer/<identifier:identifier>",
         profile_views.current_store_customer,
         name="store_customer",
     ),
     path(
-        "store/visitor/<path:visitor_ref>",
+        "store/visitor/<identifier:visitor_ref>",
         profile_views.current_store_visitor,
         name="store_visitor",
     ),

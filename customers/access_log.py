@@ -41,10 +41,11 @@ def subject_access_record(
 
 def search_access_record(*, actor: User, hits: list[StoreHits]) -> None:
     """One audit event per store whose search results showed personal data (row ids only)."""
+    shown = [store_hits for store_hits in hits if not store_hits.empty]
+    if not shown:
+        return
     with transaction.atomic():
-        for store_hits in hits:
-            if store_hits.empty:
-                continue
+        for store_hits in shown:
             audit_record(
                 action="search",
                 store=store_hits.store,

@@ -59,7 +59,8 @@ def _dump(store: Store, actor: User | None) -> Backup:
     # moment are the ones a restore of it must replay.
     started_at = timezone.now()
     folder = Path(settings.BACKUP_DIR) / store.slug
-    folder.mkdir(parents=True, exist_ok=True)
+    # Dumps hold shoppers' personal data: readable by this user only.
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"{store.schema_name}-{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}.dump"
     final, partial = folder / name, folder / (name + ".part")
     result = subprocess.run(
@@ -78,6 +79,7 @@ def _dump(store: Store, actor: User | None) -> Backup:
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
         raise BackupError(f"pg_dump of store {store.slug} failed: {_first_line(result.stderr)}")
+    partial.chmod(0o600)
     sha256 = file_sha256(partial)
     partial.rename(final)
     with transaction.atomic():

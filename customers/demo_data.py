@@ -1,8 +1,9 @@
 """Deterministic demo data: realistic shoppers, visits, clicks and orders for one store.
 
-Generates plain rows and writes them with bulk inserts in the store's schema.
-The store's collection settings are honoured (no e-mails where the store does
-not collect them, only allowed CRM fields, no browsing if tracking is off).
+Generates records as a shop's systems would send them and writes them through
+the collection services (``customers.ingest``), the same path as the API: the
+store's collection settings and suppressions decide what is kept, visitors
+are created by their events and their statistics computed from them.
 """
 
 from __future__ import annotations
@@ -12,20 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from customers.models import (
-    Click,
-    ContentView,
-    Customer,
-    Order,
-    OrderLine,
-    PageView,
-    Product,
-    Visitor,
+from customers import ingest
+from customers.ingest_schemas import (
+    CustomerIn,
+    OrderIn,
+    ProductIn,
+    SaleLine,
 )
-from stores.digests import identifier_digest
 from stores.models import Store
 
 FIRST = [
@@ -95,6 +92,8 @@ WORDS = [
     "hat",
 ]
 BATCH = 5000
+# Bigger event batches: each batch updates every visitor it touches once.
+EVENT_BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -118,10 +117,8 @@ def seed_store(store: Store, *, volume: Volume, seed: int, now: datetime | None 
     """Fill one (empty) store with demo data; returns row counts per kind."""
     rng = random.Random(f"{seed}:{store.slug}")
     now = now or timezone.now().replace(microsecond=0)
-    connection.set_tenant(store)
     try:
-        with transaction.atomic():
-            return _seed(store, rng, volume, now)
+        return _seed(store, rng, volume, now)
     finally:
         connection.set_schema_to_public()
 
@@ -130,10 +127,16 @@ def _when(rng: random.Random, now: datetime, max_days: int = 330) -> datetime:
     return now - timedelta(seconds=rng.randint(0, max_days * 86400))
 
 
+def _chunks(items: list, size: int = BATCH):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 def _seed(store: Store, rng: random.Random, volume: Volume, now: datetime) -> dict:
+    # Records are trusted (made here), so they skip validation: model_construct.
     products = [
-        Product(
-            product_ref=str(1000 + i),
+        ProductIn.model_construct(
+            id=str(1000 + i),
             name=f"{rng.choice(['Classic', 'Nordic', 'Urban', 'Pro', 'Soft'])} {rng.choice(WORDS)}",
             price=Decimal(rng.randint(500, 25000)) / 100,
             url=f"https://{store.slug}.example/p/{1000 + i}",
@@ -141,148 +144,148 @@ def _seed(store: Store, rng: random.Random, volume: Volume, now: datetime) -> di
         )
         for i in range(volume.products)
     ]
-    Product.objects.bulk_create(products, batch_size=BATCH)
-    product_refs = [p.product_ref for p in products]
-    prices = {p.product_ref: p.price for p in products}
+    result = ingest.products_sync(store=store, products=products)
+    product_refs = [p.id for p in products]
+    prices = {p.id: p.price for p in products}
 
     customers = []
     for i in range(volume.customers):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        ref = f"C{10000 + i}"
-        email = f"{first}.{last}{i}@example.com".lower() if store.collect_emails else None
-        attrs = {
-            "age": rng.randint(18, 80),
-            "gender": rng.choice(["female", "male", "other"]),
-            "city": rng.choice(CITIES),
-        }
-        attrs = {k: v for k, v in attrs.items() if k in store.crm_fields}
-        seen = _when(rng, now)
         customers.append(
-            Customer(
-                customer_ref=ref,
-                email=email,
+            CustomerIn.model_construct(
+                id=f"C{10000 + i}",
+                # Sent whatever the store's settings; the service drops what is not collected.
+                email=f"{first}.{last}{i}@example.com".lower(),
                 name=f"{first} {last}",
-                attributes=attrs,
-                email_digest=identifier_digest(store.secret, "email", email) if email else "",
-                customer_digest=identifier_digest(store.secret, "customer", ref),
-                first_seen=seen - timedelta(days=rng.randint(0, 60)),
-                last_seen=seen,
+                time=_when(rng, now),
+                age=rng.randint(18, 80),
+                gender=rng.choice(["female", "male", "other"]),
+                city=rng.choice(CITIES),
             )
         )
-    Customer.objects.bulk_create(customers, batch_size=BATCH)
+    for chunk in _chunks(customers):
+        result.merge(ingest.customers_sync(store=store, customers=chunk))
 
-    visitors = []
+    visitors: list[tuple[str, datetime]] = []
     if store.track_browsing:
-        for i in range(volume.visitors):
-            # Roughly half the visitors log in at some point and are linked to a customer.
-            customer = customers[i % len(customers)] if customers and i % 2 == 0 else None
-            last_seen = _when(rng, now)
-            visits = max(1, int(rng.paretovariate(1.3)))
-            ref = f"v-{store.slug[:4]}-{rng.getrandbits(48):012x}"
-            visitors.append(
-                Visitor(
-                    visitor_ref=ref,
-                    visitor_digest=identifier_digest(store.secret, "visitor", ref),
-                    customer=customer,
-                    first_seen=last_seen - timedelta(days=rng.randint(0, 90)),
-                    last_seen=last_seen,
-                    visit_count=visits,
-                    visit_days=max(1, visits - rng.randint(0, visits // 2)),
-                    total_duration_seconds=visits * rng.randint(30, 900),
-                )
-            )
-        Visitor.objects.bulk_create(visitors, batch_size=BATCH)
-
-    counts = {"products": len(products), "customers": len(customers), "visitors": len(visitors)}
-    counts.update(_seed_events(rng, visitors, product_refs, volume.events, now))
-    counts.update(_seed_orders(store, rng, customers, visitors, product_refs, prices, volume, now))
-    return counts
+        result.merge(_seed_events(store, rng, customers, product_refs, volume, now, visitors))
+    result.merge(_seed_orders(store, rng, customers, visitors, product_refs, prices, volume, now))
+    stored = result.stored
+    return {
+        "products": stored["products"],
+        "customers": stored["customers"],
+        "visitors": len(visitors),
+        "page_views": stored["page_views"],
+        "content_views": stored["content_views"],
+        "clicks": stored["clicks"],
+        "orders": stored["orders"],
+        "order_lines": result.stored["order_lines"],
+    }
 
 
-def _seed_events(rng, visitors, product_refs, total, now) -> dict:
-    counts = {"page_views": 0, "content_views": 0, "clicks": 0}
-    if not visitors:
-        return counts
-    pages, views, clicks = [], [], []
-
-    def flush(force: bool = False) -> None:
-        for rows, model, name in (
-            (pages, PageView, "page_views"),
-            (views, ContentView, "content_views"),
-            (clicks, Click, "clicks"),
-        ):
-            if rows and (force or len(rows) >= BATCH):
-                model.objects.bulk_create(rows, batch_size=BATCH)
-                counts[name] += len(rows)
-                rows.clear()
-
-    for _ in range(total):
-        visitor = (
+def _seed_events(store, rng, customers, product_refs, volume, now, visitors) -> ingest.IngestResult:
+    """Every visitor's last visit first (logged in for half of them), then random events."""
+    raw: list[tuple] = []
+    for i in range(volume.visitors):
+        # Roughly half the visitors log in at some point and are linked to a customer.
+        customer = customers[i % len(customers)].id if customers and i % 2 == 0 else None
+        last_seen = _when(rng, now)
+        ref = f"v-{store.slug[:4]}-{rng.getrandbits(48):012x}"
+        visitors.append((ref, last_seen))
+        raw.append((last_seen, "page", ref, "/", "Home", "", rng.randint(3, 300), customer))
+    for _ in range(max(0, volume.events - len(visitors))):
+        ref, last_seen = (
             visitors[min(len(visitors) - 1, int(rng.paretovariate(0.9)) - 1)]
             if rng.random() < 0.3
             else rng.choice(visitors)
         )
-        at = visitor.last_seen - timedelta(seconds=rng.randint(0, 86400 * 30))
+        at = last_seen - timedelta(seconds=rng.randint(0, 86400 * 30))
         roll = rng.random()
         product = rng.choice(product_refs)
         if roll < 0.5:
             category = rng.choice(WORDS)
-            pages.append(
-                PageView(
-                    visitor=visitor,
-                    url=f"/c/{category}/{product}",
-                    title=category.title(),
-                    category=category,
-                    duration_seconds=rng.randint(3, 300),
-                    occurred_at=at,
+            raw.append(
+                (
+                    at,
+                    "page",
+                    ref,
+                    f"/c/{category}/{product}",
+                    category.title(),
+                    category,
+                    rng.randint(3, 300),
+                    None,
                 )
             )
         elif roll < 0.8:
-            views.append(
-                ContentView(
-                    visitor=visitor, product_ref=product, api=rng.choice(APIS), occurred_at=at
-                )
-            )
+            raw.append((at, "product", ref, product, rng.choice(APIS)))
         else:
-            clicks.append(
-                Click(
-                    visitor=visitor,
-                    product_ref=product,
-                    api=rng.choice(APIS),
-                    position=rng.randint(0, 11),
-                    occurred_at=at,
-                )
-            )
-        flush()
-    flush(force=True)
-    return counts
+            raw.append((at, "click", ref, product, rng.choice(APIS), rng.randint(0, 11)))
+    # In time order, as a shop sends them: the visit statistics come out exact.
+    raw.sort(key=lambda r: (r[0], r[2]))
+    result = ingest.IngestResult()
+    for chunk in _chunks(raw, EVENT_BATCH):
+        result.merge(ingest.events_ingest(store=store, events=[_event(r) for r in chunk]))
+    return result
 
 
-def _seed_orders(store, rng, customers, visitors, product_refs, prices, volume, now) -> dict:
-    orders, lines = [], []
+@dataclass(slots=True)
+class _Tracked:
+    """A tracking event as the ingest service reads it (the fields of ingest_schemas' events).
+
+    Made here, so trusted: plain slots instead of 200,000 validated models.
+    """
+
+    kind: str
+    visitor: str
+    time: datetime
+    customer: str | None = None
+    url: str = ""
+    title: str = ""
+    category: str = ""
+    duration: int = 0
+    product: str = ""
+    api: str = ""
+    n: int | None = None
+    external: bool = False
+    labels: tuple = ()
+
+
+def _event(r: tuple) -> _Tracked:
+    if r[1] == "page":
+        at, _, ref, url, title, category, duration, customer = r
+        return _Tracked(
+            "page", ref, at, customer, url=url, title=title, category=category, duration=duration
+        )
+    if r[1] == "product":
+        at, _, ref, product, api = r
+        return _Tracked("product", ref, at, product=product, api=api)
+    at, _, ref, product, api, position = r
+    return _Tracked("click", ref, at, product=product, api=api, n=position)
+
+
+def _seed_orders(store, rng, customers, visitors, product_refs, prices, volume, now):
+    orders = []
     for i in range(volume.orders):
         customer = rng.choice(customers) if customers and rng.random() < 0.8 else None
-        visitor = rng.choice(visitors) if visitors and rng.random() < 0.6 else None
+        visitor = rng.choice(visitors)[0] if visitors and rng.random() < 0.6 else None
         placed = _when(rng, now)
-        orders.append(
-            Order(
-                order_ref=f"O{100000 + i}",
-                customer=customer,
-                visitor=visitor,
-                email=customer.email if customer else None,
-                email_digest=customer.email_digest if customer else "",
-                placed_at=placed,
-            )
-        )
-    Order.objects.bulk_create(orders, batch_size=BATCH)
-    for order in orders:
-        total = Decimal(0)
+        products = []
         for _ in range(rng.randint(1, 4)):
             ref = rng.choice(product_refs)
-            qty = rng.randint(1, 3)
-            lines.append(OrderLine(order=order, product_ref=ref, quantity=qty, price=prices[ref]))
-            total += prices[ref] * qty
-        order.total = total
-    OrderLine.objects.bulk_create(lines, batch_size=BATCH)
-    Order.objects.bulk_update(orders, ["total"], batch_size=BATCH)
-    return {"orders": len(orders), "order_lines": len(lines)}
+            products.append(
+                SaleLine.model_construct(id=ref, quantity=rng.randint(1, 3), price=prices[ref])
+            )
+        orders.append(
+            OrderIn.model_construct(
+                id=f"O{100000 + i}",
+                customer=customer.id if customer else None,
+                email=customer.email if customer else None,
+                visitor=visitor,
+                products=products,
+                time=placed,
+            )
+        )
+    result = ingest.IngestResult()
+    for chunk in _chunks(orders):
+        result.merge(ingest.orders_sync(store=store, orders=chunk))
+    return result

@@ -99,6 +99,10 @@ def retention_expire(
                 detail={"run": run.pk, **counts},
             )
     log.info("retention expiry of store %s: %s", store.pk, counts)
+    if not dry_run:
+        from customers.tasks import inventory_refresh_soon  # tasks imports this module
+
+        inventory_refresh_soon(store)  # the GDPR dashboard's checks follow (debounced)
     return counts
 
 

@@ -24,7 +24,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -196,19 +196,30 @@ def forget_requests_enqueue(*, store: Store, request_ids: list[int]) -> int:
     A broker that is down is not an error here: the rows stay ``received``
     (durable in PostgreSQL) and the sweeper sends them when it can.
     """
-    from customers.tasks import forget_run
+    from customers.tasks import forget_run, forget_run_batch
 
-    sent = []
+    sent: list[int] = []
+    # One message per request; many requests at once (bulk API, sweep) travel as one batch
+    # message, so a thousand small forgets cost one delivery, not a thousand.
+    groups = (
+        [request_ids]
+        if len(request_ids) == 1
+        else [request_ids[i : i + MAX_BULK] for i in range(0, len(request_ids), MAX_BULK)]
+    )
+    retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
     try:
         # Sent from the store's schema so tenant-schemas-celery stamps it on the message.
         with tenant_context(store):
-            for request_id in request_ids:
-                forget_run.apply_async(
-                    args=[store.pk, request_id],
-                    retry=True,
-                    retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
-                )
-                sent.append(request_id)
+            for group in groups:
+                if len(group) == 1:
+                    forget_run.apply_async(
+                        args=[store.pk, group[0]], retry=True, retry_policy=retry_policy
+                    )
+                else:
+                    forget_run_batch.apply_async(
+                        args=[store.pk, group], retry=True, retry_policy=retry_policy
+                    )
+                sent.extend(group)
     except Exception as exc:  # the broker's errors vary by transport; all mean "not sent"
         log.warning(
             "forget: broker unreachable (%s); %d request(s) of store %s left for the sweeper",
@@ -253,60 +264,120 @@ def forget_execute(*, request: PrivacyRequest) -> dict:
 
     Works from the row's digests alone. A request already done is not run
     again (its counts are returned), so duplicate deliveries are harmless.
+    Errors propagate (the task retries); the transaction leaves nothing half-done.
     """
     store = Store.objects.select_related("account").get(pk=request.store_id)
-    started = PrivacyRequest.objects.filter(pk=request.pk, status__in=OPEN_STATUSES + ("failed",))
-    started.update(
-        status=RequestStatus.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
-    )
+    _mark_running([request.pk])
     with transaction.atomic():
         # The row lock makes a second run of the same request wait here, then see "done".
         locked = PrivacyRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status == RequestStatus.DONE:
             return locked.counts
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", [FORGET_LOCK_NAMESPACE, store.pk]
+        _lock_store(store)
+        return _forget_locked(store=store, locked=locked)
+
+
+def forget_execute_many(
+    *, store: Store, request_ids: list[int], chunk: int = 100
+) -> tuple[dict[int, dict], dict[int, str]]:
+    """Many requests of one store (a bulk API call, a sweep): ``({id: counts}, {id: error})``.
+
+    Each request runs in its own savepoint, so one failing request does not
+    stop the others and the counts stay exact per request; ``chunk`` requests
+    share one commit, which is what makes 1,000 small forgets fast.
+    """
+    done: dict[int, dict] = {}
+    failed: dict[int, str] = {}
+    ids = sorted(set(request_ids))
+    _mark_running(ids)
+    for start in range(0, len(ids), chunk):
+        with transaction.atomic():
+            rows = list(
+                PrivacyRequest.objects.select_for_update()
+                .filter(pk__in=ids[start : start + chunk], store=store, kind=RequestKind.FORGET)
+                .order_by("pk")  # one lock order: two batches never deadlock
             )
-        with tenant_context(store):
-            counts, found = _delete_subject(
-                emails=[locked.email_digest] if locked.email_digest else [],
-                customers=[locked.customer_digest] if locked.customer_digest else [],
-                visitors=[d for d in locked.visitor_digests if d],
-            )
-        now = timezone.now()
-        # Record every identifier actually found, so a replay and the suppression cover them.
-        locked.visitor_digests = sorted(set(locked.visitor_digests) | found["visitor"])
-        if not locked.email_digest and found["email"]:
-            locked.email_digest = sorted(found["email"])[0]
-        if not locked.customer_digest and found["customer"]:
-            locked.customer_digest = sorted(found["customer"])[0]
-        found["visitor"] = set(locked.visitor_digests)
-        found["email"] |= {locked.email_digest} - {""}
-        found["customer"] |= {locked.customer_digest} - {""}
-        suppressed = _suppress(store=store, request=locked, found=found, now=now)
-        locked.status = RequestStatus.DONE
-        locked.done_at = now
-        locked.error = ""
-        locked.counts = counts
-        locked.save(
-            update_fields=[
-                "status",
-                "done_at",
-                "error",
-                "counts",
-                "visitor_digests",
-                "email_digest",
-                "customer_digest",
-            ]
+            _lock_store(store)
+            for locked in rows:
+                if locked.status == RequestStatus.DONE:
+                    done[locked.pk] = locked.counts
+                    continue
+                try:
+                    with transaction.atomic():
+                        done[locked.pk] = _forget_locked(store=store, locked=locked)
+                except DatabaseError as exc:
+                    # The class name only: a database error's text can quote row values.
+                    failed[locked.pk] = type(exc).__name__
+    for pk, error in failed.items():
+        forget_request_note_error(request_id=pk, error=error)
+    return done, failed
+
+
+def _mark_running(ids: list[int]) -> None:
+    """State only (the sweeper and the status page read it): committed without waiting for
+    the disk when we are not inside a caller's transaction, since losing it is harmless."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:  # never relax the durability of a caller's transaction
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        PrivacyRequest.objects.filter(
+            pk__in=ids, status__in=(*OPEN_STATUSES, RequestStatus.FAILED)
+        ).update(
+            status=RequestStatus.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
         )
-        audit_record(
-            action="forget.done",
-            store=store,
-            subject_kind=locked.subject_kind,
-            detail={"request": locked.pk, "counts": counts, "suppressions": suppressed},
+
+
+def _lock_store(store: Store) -> None:
+    # Forgets of one store run one at a time: no deadlocks between two forgets of one person.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FORGET_LOCK_NAMESPACE, store.pk])
+
+
+def _forget_locked(*, store: Store, locked: PrivacyRequest) -> dict:
+    """The forget of one locked ledger row, inside the caller's transaction."""
+    with tenant_context(store):
+        counts, found = _delete_subject(
+            emails=[locked.email_digest] if locked.email_digest else [],
+            customers=[locked.customer_digest] if locked.customer_digest else [],
+            visitors=[d for d in locked.visitor_digests if d],
         )
+    now = timezone.now()
+    # Record every identifier actually found, so a replay and the suppression cover them.
+    locked.visitor_digests = sorted(set(locked.visitor_digests) | found["visitor"])
+    if not locked.email_digest and found["email"]:
+        locked.email_digest = sorted(found["email"])[0]
+    if not locked.customer_digest and found["customer"]:
+        locked.customer_digest = sorted(found["customer"])[0]
+    found["visitor"] = set(locked.visitor_digests)
+    found["email"] |= {locked.email_digest} - {""}
+    found["customer"] |= {locked.customer_digest} - {""}
+    suppressed = _suppress(store=store, request=locked, found=found, now=now)
+    locked.status = RequestStatus.DONE
+    locked.done_at = now
+    locked.error = ""
+    locked.counts = counts
+    locked.save(
+        update_fields=[
+            "status",
+            "done_at",
+            "error",
+            "counts",
+            "visitor_digests",
+            "email_digest",
+            "customer_digest",
+        ]
+    )
+    audit_record(
+        action="forget.done",
+        store=store,
+        subject_kind=locked.subject_kind,
+        detail={"request": locked.pk, "counts": counts, "suppressions": suppressed},
+    )
     log.info("forget: request %s of store %s done %s", locked.pk, store.pk, counts)
+    from customers.tasks import inventory_refresh_soon  # tasks imports this module
+
+    inventory_refresh_soon(store)  # the dashboard's checks follow (debounced)
     return counts
 
 
@@ -335,7 +406,7 @@ def _delete_subject(
         cursor.execute(
             f"SELECT id, visitor_digest FROM {_table(Visitor)} "
             "WHERE (visitor_digest <> '' AND visitor_digest = ANY(%s)) "
-            "OR customer_id = ANY(%s) FOR UPDATE",
+            "OR customer_id = ANY(%s::bigint[]) FOR UPDATE",
             [visitors, customer_ids],
         )
         visitor_rows = cursor.fetchall()
@@ -351,19 +422,24 @@ def _delete_subject(
             ("content_views", ContentView),
             ("clicks", Click),
         ):
-            cursor.execute(f"DELETE FROM {_table(model)} WHERE visitor_id = ANY(%s)", [visitor_ids])
+            cursor.execute(
+                f"DELETE FROM {_table(model)} WHERE visitor_id = ANY(%s::bigint[])", [visitor_ids]
+            )
             counts[name] = cursor.rowcount
         # Orders stay (totals, products, dates) as anonymous orders.
         cursor.execute(
             f"UPDATE {_table(Order)} SET customer_id = NULL, visitor_id = NULL, email = NULL, "
-            "email_digest = '' WHERE customer_id = ANY(%s) OR visitor_id = ANY(%s) "
+            "email_digest = '' WHERE customer_id = ANY(%s::bigint[]) "
+            "OR visitor_id = ANY(%s::bigint[]) "
             "OR (email_digest <> '' AND email_digest = ANY(%s))",
             [customer_ids, visitor_ids, sorted(set(emails) | found["email"])],
         )
         counts["orders_anonymised"] = cursor.rowcount
-        cursor.execute(f"DELETE FROM {_table(Visitor)} WHERE id = ANY(%s)", [visitor_ids])
+        cursor.execute(f"DELETE FROM {_table(Visitor)} WHERE id = ANY(%s::bigint[])", [visitor_ids])
         counts["visitors"] = cursor.rowcount
-        cursor.execute(f"DELETE FROM {_table(Customer)} WHERE id = ANY(%s)", [customer_ids])
+        cursor.execute(
+            f"DELETE FROM {_table(Customer)} WHERE id = ANY(%s::bigint[])", [customer_ids]
+        )
         counts["customers"] = cursor.rowcount
     return {k: counts[k] for k in COUNT_KINDS}, found
 

@@ -23,8 +23,8 @@ PAGE_SIZE = 50
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def customer_forget(request: HttpRequest, store_slug: str, ident: str) -> HttpResponse:
-    return _forget_page(request, store_slug, identifier_kind_for_path(ident), ident)
+def customer_forget(request: HttpRequest, store_slug: str, identifier: str) -> HttpResponse:
+    return _forget_page(request, store_slug, identifier_kind_for_path(identifier), identifier)
 
 
 @login_required
@@ -45,7 +45,9 @@ def _forget_page(request: HttpRequest, store_slug: str, kind: str, value: str) -
         context["forgotten_at"] = forget_selectors.forgotten_at_for(
             store=access.store, kind=kind, value=subject.value
         )
-        return render(request, "customers/forget_nothing_held.html", context, status=404)
+        # "Forgotten on <date>" is an answer (200); nothing ever held is a 404.
+        status = 200 if context["forgotten_at"] else 404
+        return render(request, "customers/forget_nothing_held.html", context, status=status)
     if request.method == "POST":
         privacy_request = forget_request_create(
             store=access.store, kind=kind, value=value, via=RequestVia.UI, actor=request.user

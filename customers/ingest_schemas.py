@@ -54,8 +54,8 @@ def _valid_email(value: str) -> str:
 
 
 def _aware_time(value: datetime) -> datetime:
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=UTC)
+    # UTC throughout: visit days are UTC days.
+    value = value.replace(tzinfo=UTC) if timezone.is_naive(value) else value.astimezone(UTC)
     if value < EARLIEST:
         raise ValueError("is before the year 2000")
     if value > timezone.now() + FUTURE_SLACK:

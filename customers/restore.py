@@ -100,6 +100,9 @@ def restore_store(*, store: Store, backup: Backup, actor: User | None = None) ->
             detail={**detail, "forgets_replayed": done},
         )
     log.info("store %s restored from backup %s, %s forgets replayed", store.pk, backup.pk, done)
+    from customers.tasks import inventory_refresh_soon  # tasks imports this module
+
+    inventory_refresh_soon(store)  # the restored data is what the dashboard must show
     return {"backup": backup.pk, "forgets_replayed": done, "failed": failed, "message": message}
 
 

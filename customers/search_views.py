@@ -10,7 +10,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from customers.access_log import search_access_record
 from customers.search import QueryRejected, clean_query, is_dashboard_query, search_stores
-from stores.access import last_store_for, stores_readable_by, stores_visible_to
+from stores.access import (
+    LAST_STORE_SESSION_KEY,
+    last_store_for,
+    stores_readable_by,
+    stores_visible_to,
+)
 from stores.models import Account
 from stores.templatetags.console_tags import account_gdpr_url
 
@@ -24,10 +29,13 @@ def search(request: HttpRequest) -> HttpResponse:
         query = clean_query(request.GET.get("q", ""))
     except QueryRejected as rejected:
         query, context["error"] = "", str(rejected)
-    current = last_store_for(request)
+    # The store used last comes first; found among the readable stores (no extra query).
+    last_slug = request.session.get(LAST_STORE_SESSION_KEY)
+    readable = list(stores_readable_by(request.user))
+    current = next((s for s in readable if s.slug == last_slug), None)
+    readable = _current_first(readable, current)
     if query and is_dashboard_query(query):
-        context["dashboards"] = _dashboards(request, current)
-    readable = _current_first(list(stores_readable_by(request.user)), current)
+        context["dashboards"] = _dashboards(request, current or last_store_for(request))
     if query:
         context["hits"] = search_stores(query, stores=readable)
         search_access_record(actor=request.user, hits=context["hits"])

@@ -1,4 +1,4 @@
-"""Store settings › Retention (until the full settings page of issue 5 takes it in)."""
+"""Store settings › Retention: the bounds the policy picks within (linked from settings)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

@@ -59,6 +59,9 @@ def forget_run(self, store_id: int, request_id: int) -> dict | None:
 
     try:
         store = store_for_task(store_id)
+    except Store.DoesNotExist:
+        log.error("forget_run: store %s no longer exists; request %s dropped", store_id, request_id)
+        return None
     except WrongSchema:
         # Sent without the tenant header: never guess the schema. The sweeper re-sends it.
         log.error(
@@ -82,6 +85,31 @@ def forget_run(self, store_id: int, request_id: int) -> dict | None:
         raise self.retry(countdown=_forget_backoff(self.request.retries), exc=exc) from None
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=FORGET_MAX_RETRIES)
+def forget_run_batch(self, store_id: int, request_ids: list[int]) -> dict | None:
+    """Many requests of one store in one job (bulk API, sweep); failed ones are retried."""
+    from customers import forget
+
+    try:
+        store = store_for_task(store_id)
+    except Store.DoesNotExist:
+        log.error("forget_run_batch: store %s no longer exists", store_id)
+        return None
+    except WrongSchema:
+        log.error("forget_run_batch: arrived in the wrong schema; left for the sweeper")
+        return None
+    done, failed = forget.forget_execute_many(store=store, request_ids=request_ids)
+    if failed:
+        if self.request.retries >= FORGET_MAX_RETRIES:
+            for request_id, error in failed.items():
+                forget.forget_request_fail(request_id=request_id, error=error)
+            return {"done": len(done), "failed": len(failed)}
+        raise self.retry(
+            args=[store_id, sorted(failed)], countdown=_forget_backoff(self.request.retries)
+        )
+    return {"done": len(done), "failed": 0}
+
+
 @shared_task(acks_late=True)
 def forget_sweep() -> int:
     """Beat, every minute: re-queue forget requests stuck past the timeout."""
@@ -95,7 +123,7 @@ def forget_sweep() -> int:
 #
 # Call ``inventory_refresh_soon(store)`` after anything that changes which data a
 # store holds (ingestion, forget, retention expiry, restore).  Calls for the same
-# store within INVENTORY_REFRESH_DELAY seconds collapse into one recount: the
+# store within settings.INVENTORY_REFRESH_DELAY seconds collapse into one recount: the
 # first call (after its transaction commits) sets a Redis key and queues the
 # task with that countdown; later calls see the key and do nothing.  The task
 # deletes the key *before* counting, so a change made while it counts asks for
@@ -103,7 +131,6 @@ def forget_sweep() -> int:
 # a lost message delays the next recount by at most INVENTORY_REFRESH_DELAY +
 # DEBOUNCE_SLACK seconds.  The dashboard only reads the snapshot.
 
-INVENTORY_REFRESH_DELAY = 30  # seconds
 DEBOUNCE_SLACK = 120  # seconds the key outlives the countdown
 
 
@@ -126,7 +153,7 @@ def inventory_refresh_soon(store: Store, *, delay: int | None = None) -> None:
     Safe to call inside a transaction (acts on commit) and from any schema;
     never raises for a Redis or broker outage (the hourly sweep catches up).
     """
-    delay = INVENTORY_REFRESH_DELAY if delay is None else delay
+    delay = settings.INVENTORY_REFRESH_DELAY if delay is None else delay
     store_id = store.pk
     transaction.on_commit(lambda: _queue_refresh(store_id, delay))
 

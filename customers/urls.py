@@ -2,26 +2,45 @@
 
 from django.urls import path
 
-from customers import forget_views, profile_views, settings_views, views, views_store_admin
+from customers import (
+    converters,  # noqa: F401 (registers <identifier:...>)
+    forget_views,
+    profile_views,
+    settings_views,
+    views,
+    views_store_admin,
+)
 
 urlpatterns = [
     path("", views.store_home, name="store_home"),
     # Staff console (issue 3). Actions on a subject first: the identifier may contain slashes.
     path("customers/", profile_views.customer_list, name="customer_list"),
     path(
-        "customer/<path:identifier>/download/",
+        "customer/<identifier:identifier>/download/",
         profile_views.customer_download,
         name="customer_download",
     ),
-    path("customer/<path:ident>/forget/", forget_views.customer_forget, name="customer_forget"),
-    path("customer/<path:identifier>/", profile_views.customer_profile, name="customer_profile"),
     path(
-        "visitor/<path:visitor_ref>/download/",
+        "customer/<identifier:identifier>/forget/",
+        forget_views.customer_forget,
+        name="customer_forget",
+    ),
+    path(
+        "customer/<identifier:identifier>/", profile_views.customer_profile, name="customer_profile"
+    ),
+    path(
+        "visitor/<identifier:visitor_ref>/download/",
         profile_views.visitor_download,
         name="visitor_download",
     ),
-    path("visitor/<path:visitor_ref>/forget/", forget_views.visitor_forget, name="visitor_forget"),
-    path("visitor/<path:visitor_ref>/", profile_views.visitor_profile, name="visitor_profile"),
+    path(
+        "visitor/<identifier:visitor_ref>/forget/",
+        forget_views.visitor_forget,
+        name="visitor_forget",
+    ),
+    path(
+        "visitor/<identifier:visitor_ref>/", profile_views.visitor_profile, name="visitor_profile"
+    ),
     # Forget (issue 4)
     path("requests/", forget_views.privacy_requests, name="privacy_requests"),
     path("requests/<int:request_id>/", forget_views.privacy_request, name="privacy_request"),
@@ -39,6 +58,6 @@ urlpatterns = [
         views_store_admin.api_key_revoke_view,
         name="api_key_revoke",
     ),
-    # Retention settings (issue 6); the settings page of issue 5 may absorb it.
+    # Retention settings (issue 6), linked from the settings page.
     path("settings/retention/", settings_views.retention_settings, name="retention_settings"),
 ]

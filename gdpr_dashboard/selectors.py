@@ -100,6 +100,32 @@ class DataType:
         """Collection switched off but data from before is still held."""
         return self.held and self.collection is False
 
+    def display(self) -> dict[str, str]:
+        """What the page prints, decided here once rather than in template conditionals."""
+        if self.checked:
+            state, mark, aria = "on", "✓", "held"
+        elif self.leftover:
+            state, mark, aria = "leftover", "!", "held, collection off"
+        else:
+            state, mark, aria = "off", "–", "not held"
+        if self.collection is None:
+            collection = self.collection_note
+        elif self.collection:
+            note = f": {self.collection_note}" if self.collection_note else ""
+            collection = f"collection on{note}"
+        else:
+            collection = "collection off" + (", older data still held" if self.leftover else "")
+        count = "–" if self.count is None else f"{self.count:,} {self.count_label}"
+        return {
+            "code": self.code,
+            "label": self.label,
+            "state": state,
+            "mark": mark,
+            "aria": aria,
+            "count": count,
+            "collection": collection,
+        }
+
 
 def data_types_for(store: Store) -> list[DataType]:
     """The five data types of a store from its inventory snapshot (no query: prefetched)."""
@@ -238,7 +264,7 @@ class ChangeRow:
 @dataclass
 class StoreRow:
     store: Store
-    data_types: list[DataType]
+    data_types: list[dict[str, str]]  # DataType.display() of the five types
     last_retention_run: RetentionRun | None
     last_backup: Backup | None
 
@@ -307,12 +333,43 @@ def privacy_requests_for(store_ids: list[int], *, now: datetime) -> list[Privacy
     )
 
 
+# Reading personal data and granting access to it; nightly jobs (backups, expiry) are not
+# "access" and would bury these. Anything platform staff did is shown whatever it was.
+ACCESS_ACTIONS = (
+    "profile.view",
+    "profile.download",
+    "search",
+    "forget.requested",
+    "support.access",
+    "support_grant.create",
+    "support_grant.revoke",
+    "suppression.lifted",
+)
+
+
 def access_log_for(account: Account, store_ids: list[int]) -> list[AuditEvent]:
-    """Newest audit events of the account: its stores' and account-wide ones."""
+    """Newest access events of the account: its stores' and account-wide ones."""
     return list(
         AuditEvent.objects.filter(account=account)
         .filter(Q(store_id__in=store_ids) | Q(store__isnull=True))
+        .filter(
+            Q(action__in=ACCESS_ACTIONS)
+            # Catalogue announcements show under Sub-processors, not as access.
+            | (Q(actor_is_platform_staff=True) & ~Q(action="subprocessor.change"))
+        )
         .select_related("actor", "store", "api_key")
+        # Only what the page prints: users and stores are wide rows.
+        .only(
+            "created_at",
+            "action",
+            "actor_is_platform_staff",
+            "subject_kind",
+            "subject_row_id",
+            "detail",
+            "actor__email",
+            "store__name",
+            "api_key__label",
+        )
         .order_by("-created_at", "-id")[:ACCESS_LOG_LIMIT]
     )
 
@@ -356,7 +413,7 @@ def dashboard_for(*, account: Account, membership: Membership) -> Dashboard:
         stores=[
             StoreRow(
                 store=s,
-                data_types=data_types_for(s),
+                data_types=[t.display() for t in data_types_for(s)],
                 last_retention_run=runs.get(s.pk),
                 last_backup=backups.get(s.pk),
             )

@@ -44,3 +44,59 @@ def forgotten_on(*, store: Store, kind: str, digest: str) -> datetime | None:
         .values_list("forgotten_at", flat=True)
         .first()
     )
+
+
+# --- the rule, in one place (forget pipeline, issue 4) --------------------------------------
+
+
+def suppression_blocks(forgotten_at: datetime | None, record_time: datetime | None) -> bool:
+    """Whether a record about a suppressed identifier is dropped.
+
+    Records from before the forget are the forgotten person's old data coming
+    back through a sync: dropped. Activity after the forget passes. A record
+    without a time of its own (a bare CRM sync) counts as old while the
+    suppression is active; an owner can lift the suppression.
+    """
+    if forgotten_at is None:
+        return False
+    return record_time is None or record_time < forgotten_at
+
+
+class SuppressionFilter:
+    """Suppressions of one store loaded once for a batch of records; counts what it drops.
+
+    ``digests`` limits the lookup to those digests per kind (``{"email": [...], ...}``);
+    without it every active suppression of the store is loaded (small stores, the demo seeder).
+    Call ``save_counts()`` after the batch is written.
+    """
+
+    KINDS = ("email", "customer", "visitor")
+
+    def __init__(self, *, store: Store, digests: dict[str, Iterable[str]] | None = None):
+        self.store = store
+        if digests is None:
+            self.active: dict[str, dict[str, datetime]] = {k: {} for k in self.KINDS}
+            for kind, digest, at in Suppression.objects.filter(
+                store=store, lifted_at__isnull=True
+            ).values_list("identifier_kind", "digest", "forgotten_at"):
+                self.active.setdefault(kind, {})[digest] = at
+        else:
+            self.active = {
+                kind: active_suppressions(store=store, kind=kind, digests=digests.get(kind, ()))
+                for kind in self.KINDS
+            }
+        self.blocked: dict[str, dict[str, int]] = {k: {} for k in self.KINDS}
+
+    def __bool__(self) -> bool:
+        return any(self.active.values())
+
+    def blocks(self, *, kind: str, digest: str, at: datetime | None) -> bool:
+        if not digest or not suppression_blocks(self.active.get(kind, {}).get(digest), at):
+            return False
+        self.blocked[kind][digest] = self.blocked[kind].get(digest, 0) + 1
+        return True
+
+    def save_counts(self) -> None:
+        for kind, counts in self.blocked.items():
+            if counts:
+                count_blocked(store=self.store, kind=kind, blocked=counts)

@@ -16,6 +16,7 @@ from stores.models import (
     Membership,
     PlatformProduct,
     Store,
+    StoreNotice,
     User,
 )
 from stores.services import store_create
@@ -189,3 +190,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(StoreNotice)
+class StoreNoticeAdmin(admin.ModelAdmin):
+    list_display = ("store", "kind", "message", "created_at")
+    list_filter = ("kind",)
+    readonly_fields = ("store", "kind", "message", "detail", "created_at")

@@ -65,3 +65,48 @@ def test_it_records_a_real_forget_request(client, api_key):
     rows = PrivacyRequest.objects.filter(pk__in=response.json()["requests"])
     assert rows.count() == 2
     assert {r.via for r in rows} == {RequestVia.API}
+
+
+def test_it_blocks_resent_old_data_after_a_forget_but_takes_new_activity(client, store, api_key):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from customers.forget import forget_execute
+    from customers.models import Customer, PageView
+
+    old = int((timezone.now() - timedelta(hours=2)).timestamp())
+    batch = {
+        "events": [
+            {"kind": "page", "visitor": "v-7", "url": "/a", "customer": "C-7", "time": old},
+            {"kind": "email", "visitor": "v-7", "email": "eve@example.com", "time": old},
+        ]
+    }
+
+    def send(body):
+        return client.post(
+            "/api/v1/events",
+            data=json.dumps(body),
+            content_type="application/json",
+            **bearer(api_key),
+        ).json()
+
+    send(batch)
+    forgotten = client.post(
+        "/api/v1/privacy/forget",
+        data=json.dumps({"subjects": [{"email": "eve@example.com"}]}),
+        content_type="application/json",
+        **bearer(api_key),
+    ).json()["requests"][0]
+    forget_execute(request=PrivacyRequest.objects.get(pk=forgotten))
+
+    # The shop re-sends the same old batch: nothing of it comes back.
+    assert send(batch)["dropped"] == {"suppressed": 2}
+    connection.set_tenant(store)
+    assert not Customer.objects.exists() and not PageView.objects.exists()
+    connection.set_schema_to_public()
+    # Activity after the forget is new data and is kept.
+    now = int(timezone.now().timestamp()) + 1
+    fresh = {"events": [{"kind": "page", "visitor": "v-7", "url": "/b", "time": now}]}
+    assert send(fresh)["stored"] == {"page_views": 1}

@@ -131,7 +131,7 @@ def test_it_syncs_customers_orders_and_products(client, store, api_key):
             ],
         },
     )
-    assert r.json()["stored"] == {"orders": 1}
+    assert r.json()["stored"] == {"orders": 1, "order_lines": 1}
     connection.set_tenant(store)
     assert Customer.objects.get().attributes == {"age": 31, "city": "Aarhus"}
     assert Order.objects.get().total == 12
@@ -258,3 +258,20 @@ def test_it_fails_open_when_redis_is_down(client, store, api_key, settings, monk
 def test_it_answers_unknown_endpoints_with_the_error_shape(client):
     response = client.get("/v2/log/teleport")
     assert response.status_code == 404 and response.json()["type"] == "NotFound"
+
+
+def test_it_refuses_a_key_revoked_after_it_was_used(client, api_key):
+    args = {**keys(api_key), "product": 1, "visitor": "v"}
+    assert client.get("/v2/log/product", args).status_code == 200
+    api_key_revoke(api_key=api_key.api_key)
+    response = client.get("/v2/log/product", args)
+    assert response.status_code == 401 and response.json()["type"] == "InvalidKey"
+
+
+def test_it_applies_a_settings_change_to_the_next_call(client, store, api_key):
+    args = {**keys(api_key), "email": "ann@example.com", "visitor": "v-5"}
+    client.get("/v2/log/email", args)
+    type(store).objects.filter(pk=store.pk).update(collect_emails=False)
+    client.get("/v2/log/email", {**args, "email": "bob@example.com", "visitor": "v-6"})
+    connection.set_tenant(store)
+    assert list(Customer.objects.values_list("email", flat=True)) == ["ann@example.com"]

@@ -24,7 +24,7 @@ from gdpr_dashboard.models import (
     RequestStatus,
     RequestVia,
 )
-from stores.models import StoreNotice
+from stores.models import Store, StoreNotice
 from tests.factories import (
     ClickFactory,
     ContentViewFactory,
@@ -354,3 +354,43 @@ def test_the_purge_deletes_expired_files_and_rows(store, backup_dir):
     assert (backup_dir / "young.dump").exists()
     assert list(Backup.objects.filter(store=store)) == [made["young"]]
     assert AuditEvent.objects.filter(store=store, action="backup_purged").count() == 1
+
+
+@pytest.fixture
+def worker_backup_dir(tmp_path, monkeypatch, settings):
+    """BACKUP_DIR for this process and for a worker started after it (from the environment)."""
+    path = tmp_path / "worker-backups"
+    monkeypatch.setenv("BACKUP_DIR", str(path))
+    settings.BACKUP_DIR = path
+    return path
+
+
+@pytest.mark.worker
+def test_the_nightly_backup_and_purge_run_on_a_worker(
+    worker_backup_dir, committed_store, celery_worker_process
+):
+    from customers.tasks import backup_all, backup_purge
+    from tests.conftest import wait_for
+
+    fill(committed_store)
+    connection.set_schema_to_public()
+    start = timezone.now()
+    try:
+        backup_all.delay()
+        # One backup per store: wait for all, so none is written after the clean-up below.
+        stores = Store.objects.exclude(schema_name="public").count()
+        wait_for(lambda: Backup.objects.filter(created_at__gte=start).count() == stores, timeout=90)
+        backup = Backup.objects.get(store=committed_store)
+        path = Path(backup.path)
+        assert path.parent == worker_backup_dir / committed_store.slug
+        assert file_sha256(path) == backup.sha256
+        Backup.objects.filter(pk=backup.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+        backup_purge.delay()
+        wait_for(lambda: not Backup.objects.filter(pk=backup.pk).exists(), timeout=60)
+        assert not path.exists()
+    finally:
+        # The session's stores were backed up too, committed: leave no trace for other tests.
+        Backup.objects.filter(created_at__gte=start).delete()
+        AuditEvent.objects.filter(
+            created_at__gte=start, action__in=["backup_created", "backup_purged"]
+        ).delete()

@@ -34,6 +34,7 @@ CORPUS = [
     "\x00",
     "nul\x00byte",
     "tab\there",
+    "line\nbreak@example.com",
     "\u202eevil",
     "gdpr",
     "GDPR",
@@ -114,3 +115,19 @@ def test_it_escapes_stored_data_everywhere(client, bob, hostile_store):
 def test_it_refuses_an_overlong_query_with_a_message(client, bob, hostile_store):
     body = login(client, bob).get("/search", {"q": "x" * 5000}).content.decode()
     assert "limited to 254 characters" in body
+
+
+def test_it_links_identifiers_with_odd_characters(client, bob, store, in_store):
+    customer = CustomerFactory(customer_ref="C/with slash #?", email=None)
+    VisitorFactory(visitor_ref="vis/odd ref #?", customer=customer)
+    CustomerFactory(customer_ref="C-with\nbreak", email=None)  # not addressable, still listed
+    connection.set_schema_to_public()
+    login(client, bob)
+    html = client.get("/s/acme-main/customers/").content.decode()
+    assert 'href="/s/acme-main/customer/C/with%20slash%20%23%3F/"' in html
+    assert 'href="/s/acme-main/customer/C-with%0Abreak/"' in html
+    assert client.get("/s/acme-main/customer/C-with%0Abreak/").status_code == 404
+    profile = client.get("/s/acme-main/customer/C/with%20slash%20%23%3F/")
+    assert profile.status_code == 200
+    assert 'href="/s/acme-main/visitor/vis/odd%20ref%20%23%3F/"' in profile.content.decode()
+    assert client.get("/s/acme-main/visitor/vis/odd%20ref%20%23%3F/").status_code == 200

@@ -88,3 +88,26 @@ def test_it_shows_the_switcher_with_only_permitted_stores(client, adam, subject)
 def test_it_hides_the_customers_link_from_viewers(client, vera, bob, store):
     assert b"Data \xe2\x80\xba Customers" not in login(client, vera).get("/s/acme-main/").content
     assert b"Data \xe2\x80\xba Customers" in login(client, bob).get("/s/acme-main/").content
+
+
+def test_it_lets_platform_staff_read_under_a_live_grant_and_logs_it(client, sam, store, subject):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gdpr_dashboard.models import AuditEvent
+    from stores.models import SupportGrant
+
+    SupportGrant.objects.create(
+        store=store,
+        staff_user=sam,
+        reason="Ticket 42",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    login(client, sam)
+    assert client.get("/s/acme-main/customer/C-ISO/").status_code == 200
+    assert b"C-ISO" in client.get("/search", {"q": "iso@"}).content
+    assert client.get("/s/acme-outlet/customers/").status_code == 404
+    events = AuditEvent.objects.filter(actor=sam)
+    assert {"profile.view", "search"} <= {e.action for e in events}
+    assert all(e.actor_is_platform_staff for e in events)

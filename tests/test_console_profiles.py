@@ -85,7 +85,7 @@ def test_it_puts_the_forget_slot_at_the_very_end(client, alice, store, shopper):
 def test_it_counts_each_kind(client, bob, store, shopper):
     html = login(client, bob).get(f"/s/{store.slug}/customer/C-777/").content.decode()
     for label, n in [("Visitor ids", 2), ("Orders", 1), ("Clicks", 3), ("Content viewed", 1)]:
-        assert f'{label}</a> <span class="count">{n}</span>' in html
+        assert f'{label}</a> <span class="tally">{n}</span>' in html
 
 
 def test_it_paginates_a_list_in_place_and_by_plain_link(client, bob, store, in_store):
@@ -226,3 +226,23 @@ def test_it_renders_a_profile_with_a_fixed_number_of_queries(
     with django_assert_num_queries(18):
         response = client.get(f"/s/{store.slug}/customer/C-fixed/")
     assert response.status_code == 200
+
+
+def test_it_shows_orders_carrying_an_email_without_a_customer(client, bob, store, in_store):
+    order = OrderFactory(order_ref="O-GUEST", email="Guest@Example.com")
+    OrderLineFactory(order=order, product_ref="P-G")
+    connection.set_schema_to_public()
+    login(client, bob)
+    response = client.get(f"/s/{store.slug}/customer/guest@example.com/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "O-GUEST" in html and "No customer record" in html
+    assert 'Clicks</a> <span class="tally">0</span>' in html
+    doc = json.loads(
+        b"".join(
+            client.get(f"/s/{store.slug}/customer/guest@example.com/download/").streaming_content
+        )
+    )
+    assert doc["customer"] is None and doc["orders"][0]["order_id"] == "O-GUEST"
+    event = AuditEvent.objects.filter(store=store, action="profile.view").get()
+    assert (event.subject_kind, event.subject_row_id) == ("email", None)

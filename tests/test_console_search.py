@@ -144,3 +144,22 @@ def test_it_uses_the_indexes_for_prefix_search(store):
     assert "customer_ref_unique" in customer_plan
     assert "visitor_ref_lower_idx" in visitor_plan
     assert "Seq Scan" not in customer_plan + visitor_plan
+
+
+def test_it_puts_the_dashboard_before_any_person_named_gdpr(client, bob, store, shoppers):
+    connection.set_tenant(store)
+    CustomerFactory(customer_ref="C-GDPR", email="gdpr@example.com")
+    connection.set_schema_to_public()
+    html = search(login(client, bob), "gdpr", HTTP_HX_REQUEST="true").content.decode()
+    assert "C-GDPR" in html
+    assert html.index('href="/a/acme/gdpr/"') < html.index("/customer/C-GDPR/")
+
+
+def test_it_searches_with_two_queries_per_store(client, bob, shoppers, django_assert_num_queries):
+    login(client, bob)
+    client.get("/search", {"q": "nobody-at-all"}, HTTP_HX_REQUEST="true")
+    # Public schema reset, session, user, readable stores; per store (2): schema switch,
+    # customers, visitors. No hits: no access-log row (and the switch back to public is
+    # only sent with the next query).
+    with django_assert_num_queries(10):
+        client.get("/search", {"q": "nobody-at-all"}, HTTP_HX_REQUEST="true")

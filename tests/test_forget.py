@@ -285,3 +285,57 @@ def test_other_customers_sharing_nothing_are_untouched(store):
     )
     with tenant_context(store):
         assert Customer.objects.get(pk=bystander.pk).visitors.count() == 1
+
+
+def test_many_requests_run_each_in_its_own_savepoint(store, monkeypatch):
+    from django.db import DatabaseError
+
+    import customers.forget as forget_module
+    from customers.forget import forget_execute_many
+
+    with tenant_context(store):
+        people = [make_person(tag) for tag in ("ann", "ben", "cat")]
+    requests = forget_requests_create_bulk(
+        store=store, subjects=[("email", p.email) for p in people], via="api"
+    )
+    bad = requests[1].email_digest
+    real = forget_module._delete_subject
+
+    def flaky(*, emails, customers, visitors):
+        if bad in emails:
+            raise DatabaseError("simulated")
+        return real(emails=emails, customers=customers, visitors=visitors)
+
+    monkeypatch.setattr(forget_module, "_delete_subject", flaky)
+    done, failed = forget_execute_many(store=store, request_ids=[r.pk for r in requests])
+    assert sorted(done) == [requests[0].pk, requests[2].pk]
+    assert failed == {requests[1].pk: "DatabaseError"}
+    assert done[requests[0].pk]["customers"] == 1
+    with tenant_context(store):
+        assert Customer.objects.filter(pk=people[1].customer_pk).exists()
+        assert not Customer.objects.filter(pk=people[0].customer_pk).exists()
+    statuses = dict(PrivacyRequest.objects.filter(store=store).values_list("pk", "status"))
+    assert statuses[requests[1].pk] == "running"  # left open: retried, or swept
+    assert PrivacyRequest.objects.get(pk=requests[1].pk).error == "DatabaseError"
+    monkeypatch.setattr(forget_module, "_delete_subject", real)
+    done, failed = forget_execute_many(store=store, request_ids=[r.pk for r in requests])
+    assert failed == {} and done[requests[1].pk]["customers"] == 1
+    assert done[requests[0].pk] == PrivacyRequest.objects.get(pk=requests[0].pk).counts
+
+
+def test_a_bulk_call_travels_as_one_batch_message(
+    store, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(
+        "customers.tasks.forget_run_batch.apply_async",
+        lambda args, **kw: sent.append((args[0], list(args[1]), connection.schema_name)),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        requests = forget_requests_create_bulk(
+            store=store, subjects=[("visitor", f"v-{i}") for i in range(5)], via="api"
+        )
+    assert sent == [(store.pk, [r.pk for r in requests], store.schema_name)]
+    assert set(PrivacyRequest.objects.filter(store=store).values_list("status", flat=True)) == {
+        "queued"
+    }

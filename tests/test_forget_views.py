@@ -26,7 +26,7 @@ def test_it_says_what_is_deleted_and_kept(client, alice, store):
     assert "<strong>8</strong> page views" in html
     assert "<strong>4</strong> orders" in html  # kept, anonymised
     assert "every system that syncs" in html
-    assert 'method="post"' in html
+    assert "Forget Customer</button>" in html
 
 
 def test_it_makes_the_request_and_goes_to_its_status_page(client, alice, store):
@@ -87,9 +87,11 @@ def test_a_forgotten_person_shows_when_they_were_forgotten(client, alice, store)
         request=forget_request_create(store=store, kind="email", value=jane.email, via="ui")
     )
     response = login(client, alice).get(_confirm_url(store, jane.email))
-    assert response.status_code == 404
+    assert response.status_code == 200
     assert "This person was forgotten on" in response.content.decode()
+    assert "Forget Customer</button>" not in response.content.decode()
     unknown = client.get(_confirm_url(store, "never@example.com"))
+    assert unknown.status_code == 404
     assert "Nothing is held about this person" in unknown.content.decode()
 
 
@@ -128,3 +130,21 @@ def test_an_admin_cannot_lift_a_suppression(client, adam, outlet):
     assert client.post(url).status_code == 403
     suppression.refresh_from_db()
     assert suppression.lifted_at is None
+
+
+def test_the_profile_ends_with_the_forget_button_for_admins_and_owners_only(
+    client, alice, bob, store
+):
+    with tenant_context(store):
+        jane = make_person("jane")
+    url = reverse("customer_profile", args=[store.slug, jane.customer_ref])
+    forget_url = reverse("customer_forget", args=[store.slug, jane.customer_ref])
+    owner_page = login(client, alice).get(url).content.decode()
+    assert f'href="{forget_url}"' in owner_page
+    assert owner_page.index('id="forget"') > owner_page.index("Download all data")
+    analyst_page = login(client, bob).get(url).content.decode()
+    assert forget_url not in analyst_page
+    visitor_url = reverse("visitor_profile", args=[store.slug, jane.visitor_refs[0]])
+    assert reverse("visitor_forget", args=[store.slug, jane.visitor_refs[0]]) in (
+        login(client, alice).get(visitor_url).content.decode()
+    )

@@ -202,3 +202,18 @@ def test_the_sweeper_skips_a_job_that_is_alive_and_a_second_sweep_waits(committe
         assert forget_requests_sweep(stuck_after=timedelta(0)) == 0
     finally:
         holder.close()
+
+
+def test_a_bulk_request_completes_through_a_real_worker(committed_store, celery_worker_process):
+    from customers.forget import forget_requests_create_bulk
+
+    with tenant_context(committed_store):
+        people = [make_person(f"p{i}", events_per_visitor=1, visitors=1) for i in range(20)]
+    requests = forget_requests_create_bulk(
+        store=committed_store, subjects=[("customer", p.customer_ref) for p in people], via="api"
+    )
+    ids = [r.pk for r in requests]
+    wait_for(lambda: PrivacyRequest.objects.filter(pk__in=ids, status="done").count() == 20)
+    assert all(r.counts["customers"] == 1 for r in PrivacyRequest.objects.filter(pk__in=ids))
+    with tenant_context(committed_store):
+        assert find_anywhere(committed_store.schema_name, people[7].identifiers) == []

@@ -398,3 +398,27 @@ def test_it_shows_the_demo_data_as_seeded(client, db):
     assert tea["browsing"] == "on" and tea["orders"] == "on"
     assert 'class="used"' in subprocessor_row(html, "Aiven")  # Nordic uses Audience
     assert 'class="unused"' in subprocessor_row(html, "Mistral AI")  # chat: other brand only
+
+
+def test_it_keeps_nightly_jobs_out_of_the_access_log(client, alice, bob, sam, store):
+    AuditEvent.objects.create(account=store.account, store=store, action="backup_created")
+    AuditEvent.objects.create(
+        account=store.account,
+        store=store,
+        actor=bob,
+        action="profile.download",
+        subject_kind="customer",
+        subject_row_id=17,
+    )
+    AuditEvent.objects.create(
+        account=store.account,
+        store=store,
+        actor=sam,
+        actor_is_platform_staff=True,
+        action="something.new",
+    )
+    html = dashboard(client, alice).content.decode()
+    log = html.split('id="access-log"', 1)[1].split("</section>", 1)[0]
+    assert "backup taken" not in log
+    assert "downloaded all data" in log and "customer #17" in log and "bob@acme.example" in log
+    assert "something › new" in log  # anything platform staff did is shown

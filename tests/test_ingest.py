@@ -209,3 +209,20 @@ def test_it_syncs_orders_with_lines_and_catalogue_prices(store):
 def test_it_refuses_invalid_events(bad):
     with pytest.raises(ValidationError):
         events(bad)
+
+
+def test_it_adds_no_visit_for_a_batch_older_than_the_last_activity(store):
+    ingest.events_ingest(
+        store=store, events=events({"kind": "page", "visitor": "v6", "url": "/", "time": at(600)})
+    )
+    ingest.events_ingest(
+        store=store,
+        events=events(
+            {"kind": "page", "visitor": "v6", "url": "/", "time": at(0)},
+            {"kind": "page", "visitor": "v6", "url": "/", "time": at(100)},
+        ),
+    )
+    connection.set_tenant(store)
+    v = Visitor.objects.get(visitor_ref="v6")
+    assert (v.visit_count, v.first_seen, v.last_seen) == (1, T0, T0 + timedelta(minutes=600))
+    assert PageView.objects.count() == 3  # the events themselves are kept

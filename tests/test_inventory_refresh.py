@@ -5,6 +5,7 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django_tenants.utils import tenant_context
 
@@ -28,7 +29,7 @@ def test_it_merges_refresh_requests_into_one_task(
         with django_capture_on_commit_callbacks(execute=True):
             for _ in range(3):
                 tasks.inventory_refresh_soon(store)
-        send.assert_called_once_with(args=[store.pk], countdown=tasks.INVENTORY_REFRESH_DELAY)
+        send.assert_called_once_with(args=[store.pk], countdown=settings.INVENTORY_REFRESH_DELAY)
 
 
 def test_it_asks_again_once_the_recount_has_started(
@@ -75,3 +76,58 @@ def test_it_recounts_on_a_real_worker(committed_store, celery_worker_process):
     wait_for(counted, timeout=30)
     snap = InventorySnapshot.objects.get(store=committed_store)
     assert snap.counts["customers_with_email"] == 1
+
+
+@pytest.fixture
+def quick_refresh(monkeypatch):
+    """Workers started after this fixture recount 1 s after a change (not 30 s)."""
+    monkeypatch.setenv("INVENTORY_REFRESH_DELAY", "1")
+
+
+@pytest.mark.worker
+def test_it_drops_the_crm_check_once_the_last_crm_customer_is_forgotten(
+    quick_refresh, committed_store, celery_worker_process, committed_user, client
+):
+    from customers.forget import forget_request_create
+    from customers.services import inventory_refresh
+    from tests.factories import VisitorFactory
+
+    with tenant_context(committed_store):
+        kim = CustomerFactory(email="kim@example.com", attributes={"city": "Lund"})
+        VisitorFactory(customer=kim)
+        CustomerFactory(email="lee@example.com")  # no CRM fields: the e-mail check stays
+    inventory_refresh(store=committed_store)
+    owner = committed_user(committed_store.account, "owner")
+    client.force_login(owner)
+
+    def crm_state() -> str:
+        html = client.get(f"/a/{committed_store.account.slug}/gdpr/").content.decode()
+        block = html.split(f'data-store="{committed_store.slug}"', 1)[1]
+        return block.split('data-type="crm"', 1)[0].rsplit('class="datatype ', 1)[1].split('"')[0]
+
+    assert crm_state() == "on"
+    tasks._clear_pending(committed_store.pk)
+    # The worker forgets, then (on the forget's commit) asks for a recount in 1 s.
+    forget_request_create(store=committed_store, kind="email", value=kim.email, via="ui")
+    wait_for(lambda: crm_state() == "off", timeout=40)
+    snap = InventorySnapshot.objects.get(store=committed_store)
+    assert snap.counts["customers_with_crm"] == 0
+    assert snap.counts["customers_with_email"] == 1
+
+
+def test_it_asks_for_a_recount_after_ingestion(
+    store, no_pending, django_capture_on_commit_callbacks
+):
+    from pydantic import TypeAdapter
+
+    from customers import ingest
+    from customers.ingest_schemas import Event
+
+    batch = TypeAdapter(list[Event]).validate_python(
+        [{"kind": "page", "visitor": "v-refresh", "url": "/a", "time": 1_770_000_000}]
+    )
+    with mock.patch.object(tasks.inventory_refresh, "apply_async") as send:
+        with django_capture_on_commit_callbacks(execute=True):
+            ingest.events_ingest(store=store, events=batch)
+            ingest.events_ingest(store=store, events=batch)  # merged with the first
+        send.assert_called_once_with(args=[store.pk], countdown=settings.INVENTORY_REFRESH_DELAY)

@@ -5,7 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -15,6 +15,7 @@ from customers.models import Click, ContentView, Customer, Order, PageView, Visi
 from customers.selectors import store_counts
 from customers.tasks import retention_expire_all
 from gdpr_dashboard.models import AuditEvent, RetentionRun
+from stores.models import Store
 from tests.conftest import wait_for
 from tests.factories import (
     ClickFactory,
@@ -200,12 +201,46 @@ def test_the_nightly_task_runs_in_each_store_on_a_worker(committed_store, celery
     with tenant_context(committed_store):
         make_shoppers(timezone.now())
     connection.set_schema_to_public()
-    retention_expire_all.delay()
-    run = wait_for(
-        lambda: RetentionRun.objects.filter(
-            store=committed_store, finished_at__isnull=False
-        ).first()
-    )
-    assert run.counts["visitors"] == EXPECTED["visitors"]
-    with tenant_context(committed_store):
-        assert Visitor.objects.count() == 4
+    start = timezone.now()
+    try:
+        retention_expire_all.delay()
+        # One run per store: wait for all, so none is written after the clean-up below.
+        stores = Store.objects.exclude(schema_name="public").count()
+        wait_for(
+            lambda: (
+                RetentionRun.objects.filter(
+                    started_at__gte=start, finished_at__isnull=False
+                ).count()
+                == stores
+            ),
+            timeout=90,
+        )
+        run = RetentionRun.objects.get(store=committed_store)
+        assert run.counts["visitors"] == EXPECTED["visitors"]
+        with tenant_context(committed_store):
+            assert Visitor.objects.count() == 4
+    finally:
+        # The session's stores ran too, committed: leave no trace for other tests.
+        RetentionRun.objects.filter(started_at__gte=start).delete()
+        AuditEvent.objects.filter(created_at__gte=start, action="retention_expired").delete()
+
+
+@pytest.mark.parametrize("command", ["expire_retention", "backup_stores"])
+def test_the_commands_name_an_unknown_store(db, command):
+    with pytest.raises(CommandError, match="No store 'nope'"):
+        call_command(command, "--store", "nope")
+
+
+def test_the_command_says_when_another_run_holds_the_store(store, in_store):
+    import psycopg
+
+    from customers.locks import LOCK_RETENTION
+    from tests.conftest import database_url
+
+    with psycopg.connect(database_url(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_RETENTION, store.pk])
+        out = io.StringIO()
+        call_command("expire_retention", "--store", store.slug, stdout=out, stderr=io.StringIO())
+    assert "acme-main: skipped, an expiry of this store is running" in out.getvalue()
+    connection.set_schema_to_public()
+    assert not RetentionRun.objects.filter(store=store).exists()

@@ -73,3 +73,9 @@ def test_the_service_and_the_database_refuse_bad_bounds(alice, store):
         store_retention_update(store=store, actor=alice, min_days=10, max_days=100)
     with pytest.raises(IntegrityError), transaction.atomic():
         Store.objects.filter(pk=store.pk).update(retention_max_days=400)
+
+
+def test_the_settings_page_shows_the_bounds_and_links_here(client, alice, store):
+    page = login(client, alice).get("/s/acme-main/settings/").content.decode()
+    assert "<strong>30</strong> and\n  <strong>365</strong> days" in page
+    assert f'href="{URL}"' in page

@@ -12,7 +12,7 @@ from django.db import connection
 
 from customers.api.errors import ApiError
 from customers.api_keys import api_key_used, private_key_matches
-from stores.models import ApiKey
+from stores.models import ApiKey, Store
 
 log = logging.getLogger("clerkgdpr.api")
 
@@ -30,11 +30,7 @@ def authenticate(key, private_key, *, need_private: bool) -> ApiKey:
         raise ApiError(401, "MissingKey", "The call needs the store's API key (key).")
     if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH:
         raise ApiError(401, "InvalidKey", "Unknown or revoked API key.")
-    api_key = (
-        ApiKey.objects.select_related("store", "store__account")
-        .filter(key=key, revoked_at__isnull=True)
-        .first()
-    )
+    api_key = _live_key(key)
     if api_key is None:
         raise ApiError(401, "InvalidKey", "Unknown or revoked API key.")
     if need_private:
@@ -50,7 +46,33 @@ def authenticate(key, private_key, *, need_private: bool) -> ApiKey:
             raise ApiError(403, "InvalidPrivateKey", "The private key does not match the key.")
     rate_limit(api_key)
     api_key_used(api_key=api_key)
-    connection.set_tenant(api_key.store)
+    if connection.schema_name != api_key.store.schema_name:
+        connection.set_tenant(api_key.store)
+    return api_key
+
+
+# Which store a key belongs to never changes: remembering it per process lets
+# the key's own lookup run on the store's search path (public tables stay
+# visible there), so a call switches search_path once instead of twice. The
+# key row itself (revocation) and the store (its settings) are read fresh on
+# every call.
+_key_store: dict[str, Store] = {}
+KEY_STORE_MAX = 10_000
+
+
+def _live_key(key: str) -> ApiKey | None:
+    store = _key_store.get(key)
+    if store is not None:
+        connection.set_tenant(store)
+    api_key = (
+        ApiKey.objects.select_related("store", "store__account")
+        .filter(key=key, revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is not None and store is None:
+        if len(_key_store) >= KEY_STORE_MAX:
+            _key_store.clear()
+        _key_store[key] = api_key.store
     return api_key
 
 

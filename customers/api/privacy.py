@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from django.db import connection
 
 from customers.api.errors import ApiError
-from customers.forget import forget_request_create, forget_requests_create_bulk
+from customers.forget import ForgetError, forget_request_create, forget_requests_create_bulk
 from customers.models import Click, ContentView, PageView, Visitor
 from customers.subjects import (
     SUBJECT_KINDS,
@@ -109,9 +109,12 @@ def info_stream(store: Store, subject: Subject) -> Iterator[str]:
 
 def forget_one(*, store: Store, api_key: ApiKey, kind: str, value: str) -> PrivacyRequest:
     checked_identifier(kind, value)
-    return forget_request_create(
-        store=store, kind=kind, value=value, via=RequestVia.API, api_key=api_key
-    )
+    try:
+        return forget_request_create(
+            store=store, kind=kind, value=value, via=RequestVia.API, api_key=api_key
+        )
+    except (ForgetError, InvalidIdentifier) as exc:
+        raise ApiError(400, "InvalidSubject", str(exc)) from None
 
 
 def forget_many(
@@ -124,6 +127,9 @@ def forget_many(
             exc.message = f"subjects.{index}: {exc.message}"
             exc.errors = [{"index": index, "field": f"subjects.{index}", "message": exc.message}]
             raise
-    return forget_requests_create_bulk(
-        store=store, subjects=subjects, via=RequestVia.API, api_key=api_key
-    )
+    try:
+        return forget_requests_create_bulk(
+            store=store, subjects=subjects, via=RequestVia.API, api_key=api_key
+        )
+    except (ForgetError, InvalidIdentifier) as exc:
+        raise ApiError(400, "InvalidSubject", str(exc)) from None

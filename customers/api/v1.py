@@ -15,7 +15,7 @@ from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
@@ -170,7 +170,7 @@ def privacy_forget(request, body: ForgetIn):
             exc.errors = [{"index": index, "field": f"subjects.{index}", "message": exc.message}]
             raise
     rows = forget_many(store=request.auth.store, api_key=request.auth, subjects=subjects)
-    return 202, {"requests": [str(r.pk) for r in rows]}
+    return Status(202, {"requests": [str(r.pk) for r in rows]})
 
 
 class PrivacyRequestOut(Schema):

@@ -23,9 +23,16 @@ def gdpr_url(account: Account) -> str:
 
 @register.filter
 def subject_identifier(row) -> str:
-    """What a customer's profile address names it by: the customer id, else the e-mail."""
+    """What a customer's profile address names it by: the customer id, else the e-mail.
+
+    The profile reads an identifier with an @ as an e-mail, so a customer id with
+    an @ in it is used only when there is no e-mail to name the customer by.
+    """
     get = row.get if isinstance(row, dict) else lambda name: getattr(row, name, None)
-    return get("customer_ref") or get("email") or ""
+    ref, email = get("customer_ref"), get("email")
+    if ref and ("@" not in ref or not email):
+        return ref
+    return email or ""
 
 
 def _section_query(request, section, number) -> str:

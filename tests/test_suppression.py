@@ -1,0 +1,71 @@
+"""Suppression: forgotten people's old data does not come back; new activity does."""
+
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from customers.demo_data import Volume, seed_store
+from customers.forget import forget_execute, forget_request_create
+from customers.models import Customer, Order
+from gdpr_dashboard.models import Suppression
+from gdpr_dashboard.suppression import SuppressionFilter, suppression_blocks
+from stores.digests import identifier_digest
+
+SMALL = Volume(customers=10, visitors=20, events=200, orders=30, products=10)
+
+
+def test_the_rule_drops_old_records_and_passes_new_ones():
+    forgotten = timezone.now()
+    assert suppression_blocks(forgotten, forgotten - timedelta(seconds=1))
+    assert not suppression_blocks(forgotten, forgotten + timedelta(seconds=1))
+    assert suppression_blocks(forgotten, None)  # no time of its own: old
+    assert not suppression_blocks(None, forgotten)
+
+
+def test_the_demo_loader_does_not_bring_a_forgotten_customer_back(store):
+    forget_execute(
+        request=forget_request_create(store=store, kind="customer", value="C10003", via="cli")
+    )
+    seed_store(store, volume=SMALL, seed=1)
+    connection.set_tenant(store)
+    refs = set(Customer.objects.values_list("customer_ref", flat=True))
+    assert "C10003" not in refs and "C10004" in refs
+    assert Order.objects.count() == 30  # orders are kept, never dropped
+    connection.set_schema_to_public()
+    suppression = Suppression.objects.get(store=store, identifier_kind="customer")
+    # The CRM record and the one demo order that named C10003 (kept, without the link).
+    assert suppression.blocked_count == 2
+
+
+def test_activity_after_the_forget_passes_and_a_lifted_suppression_blocks_nothing(store):
+    long_ago = timezone.now() - timedelta(days=400)
+    digest = identifier_digest(store.secret, "customer", "C10001")
+    Suppression.objects.create(
+        store=store, identifier_kind="customer", digest=digest, forgotten_at=long_ago
+    )
+    lifted = identifier_digest(store.secret, "customer", "C10002")
+    Suppression.objects.create(
+        store=store,
+        identifier_kind="customer",
+        digest=lifted,
+        forgotten_at=timezone.now(),
+        lifted_at=timezone.now(),
+    )
+    seed_store(store, volume=SMALL, seed=1)
+    connection.set_tenant(store)
+    assert Customer.objects.filter(customer_ref__in=["C10001", "C10002"]).count() == 2
+
+
+def test_a_filter_for_given_digests_counts_what_it_drops(store):
+    digest = identifier_digest(store.secret, "email", "gone@example.com")
+    Suppression.objects.create(
+        store=store, identifier_kind="email", digest=digest, forgotten_at=timezone.now()
+    )
+    check = SuppressionFilter(store=store, digests={"email": [digest, "other"]})
+    yesterday = timezone.now() - timedelta(days=1)
+    assert check.blocks(kind="email", digest=digest, at=yesterday)
+    assert not check.blocks(kind="email", digest="other", at=yesterday)
+    assert not check.blocks(kind="visitor", digest=digest, at=yesterday)
+    check.save_counts()
+    assert Suppression.objects.get(digest=digest).blocked_count == 1
