@@ -374,10 +374,11 @@ def _forget_locked(*, store: Store, locked: PrivacyRequest) -> dict:
         subject_kind=locked.subject_kind,
         detail={"request": locked.pk, "counts": counts, "suppressions": suppressed},
     )
-    log.info("forget: request %s of store %s done %s", locked.pk, store.pk, counts)
-    from customers.tasks import inventory_refresh_soon  # tasks imports this module
+    if any(counts.values()):
+        from customers.tasks import inventory_refresh_soon
 
-    inventory_refresh_soon(store)  # the dashboard's checks follow (debounced)
+        inventory_refresh_soon(store)  # the dashboard's data checks follow (debounced, on commit)
+    log.info("forget: request %s of store %s done %s", locked.pk, store.pk, counts)
     return counts
 
 
@@ -534,8 +535,12 @@ def forget_requests_sweep(*, stuck_after: timedelta | None = None) -> int:
                 error=f"Gave up after {MAX_ATTEMPTS} attempts.",
             )
         ids = [pk for pks in requeued.values() for pk in pks]
-        # Back to received: the enqueue below marks them queued again once sent.
-        PrivacyRequest.objects.filter(pk__in=ids).update(status=RequestStatus.RECEIVED)
+        # Marked queued (now) before the lock goes: a second beat's sweep right after this
+        # one does not find them stuck again. If the send below fails, they are stuck
+        # "queued" and the next sweep past the timeout tries again.
+        PrivacyRequest.objects.filter(pk__in=ids).update(
+            status=RequestStatus.QUEUED, queued_at=timezone.now()
+        )
     sent = 0
     for store in Store.objects.filter(pk__in=requeued):
         sent += forget_requests_enqueue(store=store, request_ids=requeued[store.pk])

@@ -58,8 +58,9 @@ from customers.models import (
     Product,
     Visitor,
 )
+from customers.tasks import inventory_refresh_soon
 from gdpr_dashboard.models import Suppression
-from gdpr_dashboard.suppression import active_suppressions, count_blocked, suppression_blocks
+from gdpr_dashboard.suppression import SuppressionFilter, suppression_blocks
 from stores.digests import identifier_digest
 from stores.models import Store
 
@@ -92,8 +93,6 @@ def _store_schema(store: Store) -> Iterator[None]:
         yield
         # Every caller writes: what the GDPR dashboard shows may have changed.
         # Debounced and acted on at commit, so a batch costs one Redis SET at most.
-        from customers.tasks import inventory_refresh_soon  # tasks imports services
-
         inventory_refresh_soon(store)
     finally:
         if switch:
@@ -101,27 +100,27 @@ def _store_schema(store: Store) -> Iterator[None]:
 
 
 class _Suppressed:
-    """The store's suppression entries for the identifiers of one call.
+    """The suppression check of one ingestion call, by raw identifier.
 
-    One query when the store has no live suppression at all (the common case,
-    and the hot path of single tracking calls), else one per identifier kind.
+    Digests each identifier once and asks ``gdpr_dashboard.suppression``'s
+    ``SuppressionFilter`` (the rule and the counting live there).  One query
+    when the store has no live suppression at all (the common case, and the
+    hot path of single tracking calls), else one per identifier kind.
     """
 
     def __init__(self, store: Store, *, emails=(), customers=(), visitors=()):
         self.store = store
         self.digests: dict[tuple[str, str], str] = {}
-        self.since: dict[str, dict[str, datetime]] = {"email": {}, "customer": {}, "visitor": {}}
-        self.blocked: dict[str, Counter] = defaultdict(Counter)
-        self.any = Suppression.objects.filter(store=store, lifted_at__isnull=True).exists()
-        if not self.any:
+        self.filter: SuppressionFilter | None = None
+        if not Suppression.objects.filter(store=store, lifted_at__isnull=True).exists():
             return
-        for kind, values in (("email", emails), ("customer", customers), ("visitor", visitors)):
-            wanted = {v for v in values if v}
-            for v in wanted:
-                self.digests[(kind, v)] = identifier_digest(store.secret, kind, v)
-            self.since[kind] = active_suppressions(
-                store=store, kind=kind, digests=[self.digests[(kind, v)] for v in wanted]
-            )
+        wanted = {"email": emails, "customer": customers, "visitor": visitors}
+        self.filter = SuppressionFilter(
+            store=store,
+            digests={
+                kind: [self.digest(kind, v) for v in values if v] for kind, values in wanted.items()
+            },
+        )
 
     def digest(self, kind: str, value: str | None) -> str:
         if not value:
@@ -136,29 +135,23 @@ class _Suppressed:
 
         ``at`` None means the record has no time of its own: it is blocked.
         """
-        hit = self._hit(at, identifiers)
-        if hit is not None:
-            self.blocked[hit[0]][hit[1]] += 1
-        return hit is not None
+        return self.filter is not None and any(
+            self.filter.blocks(kind=kind, digest=self.digest(kind, value), at=at)
+            for kind, value in identifiers.items()
+            if value
+        )
 
     def would_block(self, at: datetime | None, **identifiers: str | None) -> bool:
         """Like ``blocks``, without counting (to decide before the counted write)."""
-        return self._hit(at, identifiers) is not None
-
-    def _hit(self, at, identifiers: dict) -> tuple[str, str] | None:
-        if not self.any:
-            return None
-        for kind, value in identifiers.items():
-            if not value:
-                continue
-            digest = self.digest(kind, value)
-            if suppression_blocks(self.since[kind].get(digest), at):
-                return kind, digest
-        return None
+        return self.filter is not None and any(
+            suppression_blocks(self.filter.active[kind].get(self.digest(kind, value)), at)
+            for kind, value in identifiers.items()
+            if value
+        )
 
     def record(self) -> None:
-        for kind, counts in self.blocked.items():
-            count_blocked(store=self.store, kind=kind, blocked=dict(counts))
+        if self.filter is not None:
+            self.filter.save_counts()
 
 
 # --- events ---------------------------------------------------------------------------

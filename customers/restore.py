@@ -79,6 +79,8 @@ def restore_store(*, store: Store, backup: Backup, actor: User | None = None) ->
             with connection.cursor() as cursor:
                 cursor.execute(f'DROP SCHEMA IF EXISTS "{scratch}" CASCADE')
             raise
+        # A backup up to 30 days old may predate migrations the code now expects.
+        _migrate_if_behind(store)
         failed = _run_replays(replays, forget_execute)
     done = len(replays) - len(failed)
     with transaction.atomic():
@@ -214,6 +216,22 @@ def _swap(*, store: Store, backup: Backup, scratch: str, can_replay: bool) -> li
             )
             for original in originals
         ]
+
+
+def _migrate_if_behind(store: Store) -> None:
+    from django.core.management import call_command
+    from django.db.migrations.loader import MigrationLoader
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT app, name FROM "{store.schema_name}".django_migrations')
+        applied = set(cursor.fetchall())
+    known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+    if known - applied:
+        log.info("store %s: restored schema is behind, migrating", store.pk)
+        call_command(
+            "migrate_schemas", schema_name=store.schema_name, interactive=False, verbosity=0
+        )
+        connection.set_schema_to_public()
 
 
 def forgets_since(*, store: Store, backup: Backup):

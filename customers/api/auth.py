@@ -10,6 +10,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from clerkgdpr.redis_client import redis_client
 from customers.api.errors import ApiError
 from customers.api_keys import api_key_used, private_key_matches
 from stores.models import ApiKey, Store
@@ -78,20 +79,13 @@ def _live_key(key: str) -> ApiKey | None:
 
 # --- rate limit: a fixed window per key in Redis -------------------------------------
 
-_client: redis.Redis | None = None
 _down_until = 0.0
 # After a Redis failure, skip the check this long instead of waiting on every call.
 REDIS_RETRY_AFTER = 5.0
 
 
 def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        url = settings.REDIS_URL
-        if url.startswith("redis+socket://"):
-            url = "unix://" + url.removeprefix("redis+socket://")
-        _client = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
-    return _client
+    return redis_client(timeout=0.25)
 
 
 def rate_limit(api_key: ApiKey) -> None:

@@ -135,11 +135,11 @@ class Command(BaseCommand):
             if small:
                 result.update(self._small(store, small, bulk=True))
                 result.update(self._small(store, small, bulk=False))
+            self.stdout.write(json.dumps(result, indent=2))
         finally:
             connection.set_schema_to_public()
             PrivacyRequest.objects.filter(store=store).delete()
             store.delete(force_drop=True)
-        self.stdout.write(json.dumps(result, indent=2))
 
     def _big(self, store, events, background, repeat) -> dict:
         connection.set_tenant(store)
@@ -168,6 +168,8 @@ class Command(BaseCommand):
             "forget_50k_job_s": round(job_s, 4),
             "forget_50k_raw_sql_s": round(raw_s, 4),
             "forget_50k_ratio": round(job_s / raw_s, 2),
+            # Best of the runs on both sides: less sensitive to a busy machine.
+            "forget_50k_ratio_best": round(min(job) / min(raw), 2),
             "forget_50k_runs_job_s": [round(x, 4) for x in job],
             "forget_50k_runs_raw_s": [round(x, 4) for x in raw],
         }
