@@ -265,3 +265,51 @@ class Web:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+class Celery:
+    """A Celery worker or beat process on the test's own servers."""
+
+    def __init__(self, env: dict, log_path: Path, *args: str):
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.log_path = log_path
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "clerkgdpr", *args],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @classmethod
+    def worker(cls, env: dict, log_path: Path) -> Celery:
+        worker = cls(
+            env,
+            log_path,
+            "worker",
+            "-Q",
+            "forget,maintenance",
+            "-c",
+            "1",
+            "-l",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        )
+        wait_until(lambda: "ready" in log_path.read_text(), timeout=60, what="celery worker")
+        return worker
+
+    @classmethod
+    def beat(cls, env: dict, log_path: Path, schedule: Path) -> Celery:
+        return cls(env, log_path, "beat", "-l", "INFO", "-s", str(schedule))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()

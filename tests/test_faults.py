@@ -12,7 +12,15 @@ import time
 
 import pytest
 
-from tests.faults import OwnPostgres, OwnRedis, Web, child_env, prepare_database
+from tests.faults import (
+    Celery,
+    OwnPostgres,
+    OwnRedis,
+    Web,
+    child_env,
+    prepare_database,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -148,3 +156,101 @@ def test_a_postgres_restart_during_ingestion_loses_no_batch_and_writes_none_twic
         )
     )
     assert per_batch == {f"b{b:03d}": batch_size for b in range(batches)}
+
+
+def test_api_forgets_while_redis_is_down_complete_once_with_two_beats_running(
+    own_servers, web, tmp_path
+):
+    """Shops call both forget APIs while the broker is down: the requests are durable at
+    once (ledger rows, 'received'); once Redis is back, two beat processes (a deployment
+    mistake the design tolerates) sweep them to one worker: every request done exactly
+    once, its data gone, one audit row each."""
+    postgres, redis, env, facts = own_servers
+    auth = {
+        "Authorization": f"Bearer {facts['key']}:{facts['private_key']}",
+        "Content-Type": "application/json",
+    }
+    now = int(time.time()) - 60
+    events = [
+        {"kind": "page", "visitor": f"v-forget-{k}", "url": f"/p/{i}", "time": now}
+        for k in range(5)
+        for i in range(20)
+    ]
+    status, _, body = web.request(
+        "POST", "/api/v1/events", body=json.dumps({"events": events}).encode(), headers=auth
+    )
+    assert status == 200, body
+
+    redis.stop()
+    status, _, body = web.request(
+        "POST",
+        "/api/v1/privacy/forget",
+        body=json.dumps({"subjects": [{"visitor": f"v-forget-{k}"} for k in range(3)]}).encode(),
+        headers=auth,
+    )
+    assert status == 202, body
+    request_ids = [int(r) for r in json.loads(body)["requests"]]
+    for k in (3, 4):
+        v2 = {"key": facts["key"], "private_key": facts["private_key"], "visitor": f"v-forget-{k}"}
+        status, _, body = web.request(
+            "POST",
+            "/v2/privacy/forget",
+            body=json.dumps(v2).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert status == 200 and json.loads(body)["status"] == "ok", body
+        request_ids.append(int(json.loads(body)["request"]))
+    ledger = dict(
+        _query(postgres, "SELECT id, status FROM gdpr_dashboard_privacyrequest ORDER BY id")
+    )
+    assert {ledger[i] for i in request_ids} == {"received"}, "durable while Redis is down"
+
+    redis.start()
+    fast_sweep = {
+        **env,
+        "FORGET_SWEEP_INTERVAL_SECONDS": "1",
+        "FORGET_STUCK_AFTER_SECONDS": "1",
+    }
+    worker = Celery.worker(fast_sweep, tmp_path / "worker.log")
+    beats = [
+        Celery.beat(fast_sweep, tmp_path / f"beat{n}.log", tmp_path / f"schedule{n}")
+        for n in (1, 2)
+    ]
+    try:
+
+        def all_done() -> bool:
+            rows = _query(
+                postgres,
+                "SELECT status FROM gdpr_dashboard_privacyrequest "
+                f"WHERE id IN ({', '.join(map(str, request_ids))})",
+            )
+            return {r[0] for r in rows} == {"done"}
+
+        wait_until(all_done, timeout=90, interval=0.5, what="every forget done")
+        time.sleep(3)  # let both beats sweep a few more times: nothing may run twice
+    finally:
+        for beat in beats:
+            beat.stop()
+        worker.stop()
+
+    schema = facts["schema"]
+    left = _query(
+        postgres,
+        f"SELECT count(*) FROM {schema}.customers_visitor WHERE visitor_ref LIKE 'v-forget-%'",
+    )
+    assert left == [(0,)]
+    rows = _query(
+        postgres, "SELECT count(*), count(DISTINCT id) FROM gdpr_dashboard_privacyrequest"
+    )
+    assert rows == [(5, 5)], "one ledger row per request, none added by the sweeps"
+    done_audits = _query(
+        postgres,
+        "SELECT detail->>'request', count(*) FROM gdpr_dashboard_auditevent "
+        "WHERE action = 'forget.done' GROUP BY 1",
+    )
+    assert dict(done_audits) == {str(i): 1 for i in request_ids}, "each forget ran once"
+    counts = _query(
+        postgres,
+        "SELECT counts->>'page_views' FROM gdpr_dashboard_privacyrequest ORDER BY id",
+    )
+    assert [c[0] for c in counts] == ["20"] * 5

@@ -10,6 +10,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -213,9 +214,25 @@ def test_no_personal_data_in_logs_while_reading_and_exporting_a_subject(
         f"/s/{store.slug}/visitor/v-logprobe-77/",
         "/search?q=log.probe@example.com",
         "/store/customer/C-LOGPROBE",
+        f"/s/{store.slug}/customer/log.probe@example.com/download/",
+        f"/s/{store.slug}/customer/no.such.person@example.com/",  # the not-found page (404)
     ):
-        client.get(path)
-    _assert_not_in_logs(all_logs, "log.probe@example.com", "C-LOGPROBE", "v-logprobe-77")
+        response = client.get(path, follow=True)
+        assert response.status_code in (200, 404), path
+    # And the forget of that person, through the console and the job.
+    from customers.forget import forget_execute, forget_request_create
+
+    with mock.patch("customers.forget.forget_requests_enqueue"):
+        request = forget_request_create(
+            store=store, kind="email", value="log.probe@example.com", via="ui", actor=alice
+        )
+    forget_execute(request=request)
+    connection.set_schema_to_public()
+    client.post(f"/s/{store.slug}/customer/C-LOGPROBE/forget/", {"confirm": "1"}, follow=True)
+    assert all_logs.records, "the walk above logged something (at least the 404)"
+    _assert_not_in_logs(
+        all_logs, "log.probe@example.com", "no.such.person", "C-LOGPROBE", "v-logprobe-77"
+    )
 
 
 def test_store_secrets_are_never_logged(all_logs, client, alice, store):
