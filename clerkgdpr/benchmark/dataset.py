@@ -223,7 +223,6 @@ def _load(cursor, data: Dataset, rng, now, secret, progress) -> None:
                 rng.randint(1, 20),
                 rng.randint(1, 10),
                 rng.randint(10, 5000),
-                _ts(now + timedelta(days=rng.randint(30, 365))),
             )
 
     _copy(
@@ -239,7 +238,6 @@ def _load(cursor, data: Dataset, rng, now, secret, progress) -> None:
             "visit_count",
             "visit_days",
             "total_duration_seconds",
-            "expires_at",
         ],
         visitors(),
     )

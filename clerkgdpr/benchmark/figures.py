@@ -452,8 +452,8 @@ def expiry(run: Run) -> list[Figure]:
     connection.set_tenant(run.data.store)
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE customers_visitor SET last_seen = now() - interval '400 days', "
-            "expires_at = now() - interval '35 days' WHERE visitor_ref ~ '^v-[0-9]{7}-'"
+            "UPDATE customers_visitor SET last_seen = now() - interval '400 days' "
+            "WHERE visitor_ref ~ '^v-[0-9]{7}-'"
         )
         cursor.execute("ANALYZE customers_visitor")
     connection.set_schema_to_public()
