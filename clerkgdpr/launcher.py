@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 
+from clerkgdpr.processes import celery_command, worker_args
 from clerkgdpr.runtime import (
     BASE_DIR,
     VAR_DIR,
@@ -30,10 +31,6 @@ PORT = int(os.environ.get("PORT", "8000"))
 
 def manage(*args: str) -> list[str]:
     return [sys.executable, str(BASE_DIR / "manage.py"), *args]
-
-
-def celery(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "clerkgdpr", *args]
 
 
 def port_free(host: str, port: int) -> bool:
@@ -72,11 +69,10 @@ def main() -> int:
 
     children = [
         subprocess.Popen(manage("runserver", f"{HOST}:{PORT}", "--noreload"), cwd=BASE_DIR),
+        subprocess.Popen(celery_command(*worker_args(concurrency=2, quiet=False)), cwd=BASE_DIR),
         subprocess.Popen(
-            celery("worker", "-Q", "forget,maintenance", "-c", "2", "-l", "INFO"), cwd=BASE_DIR
-        ),
-        subprocess.Popen(
-            celery("beat", "-l", "INFO", "-s", str(VAR_DIR / "celerybeat-schedule")), cwd=BASE_DIR
+            celery_command("beat", "-l", "INFO", "-s", str(VAR_DIR / "celerybeat-schedule")),
+            cwd=BASE_DIR,
         ),
     ]
     stopping = False

@@ -22,6 +22,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from clerkgdpr.processes import celery_command, worker_args
 from stores.models import Role, Store, User
 from stores.services import account_create, staff_add, store_create
 
@@ -196,23 +197,7 @@ def celery_worker_process(django_db_setup):
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "clerkgdpr",
-                "worker",
-                "-Q",
-                "forget,maintenance",
-                "-c",
-                "1",
-                "-l",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            celery_command(*worker_args()),
             cwd=BASE_DIR,
             env=env,
             stdout=log,

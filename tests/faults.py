@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from clerkgdpr.processes import worker_args
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -283,20 +285,7 @@ class Celery:
 
     @classmethod
     def worker(cls, env: dict, log_path: Path) -> Celery:
-        worker = cls(
-            env,
-            log_path,
-            "worker",
-            "-Q",
-            "forget,maintenance",
-            "-c",
-            "1",
-            "-l",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        )
+        worker = cls(env, log_path, *worker_args())
         wait_until(lambda: "ready" in log_path.read_text(), timeout=60, what="celery worker")
         return worker
 

@@ -128,14 +128,14 @@ def schema_checksum(schema: str, *, exclude_where: dict[str, str] | None = None)
 def start_celery(args: list[str], *, env: dict, log_path, ready: str = "ready", timeout=30):
     """Start ``celery -A clerkgdpr <args>`` and wait for ``ready`` in its log."""
     import subprocess
-    import sys
     import time
 
+    from clerkgdpr.processes import celery_command
     from tests.conftest import BASE_DIR
 
     log = open(log_path, "w")  # noqa: SIM115 - the child owns it for its life
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "clerkgdpr", *args],
+        celery_command(*args),
         cwd=BASE_DIR,
         env=env,
         stdout=log,
@@ -147,21 +147,6 @@ def start_celery(args: list[str], *, env: dict, log_path, ready: str = "ready", 
             raise AssertionError(f"celery {args[0]} not ready:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
     return proc
-
-
-def worker_args() -> list[str]:
-    return [
-        "worker",
-        "-Q",
-        "forget,maintenance",
-        "-c",
-        "1",
-        "-l",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-    ]
 
 
 def kill_tree(proc, sig=None) -> None:

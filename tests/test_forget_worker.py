@@ -15,6 +15,7 @@ import pytest
 from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
+from clerkgdpr.processes import worker_args
 from customers.forget import (
     FORGET_LOCK_NAMESPACE,
     forget_execute,
@@ -30,7 +31,6 @@ from tests.forget_helpers import (
     order_totals,
     start_celery,
     stop,
-    worker_args,
 )
 
 pytestmark = pytest.mark.worker

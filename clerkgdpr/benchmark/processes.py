@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 from django.conf import settings
 
+from clerkgdpr.processes import celery_command, worker_args
+
 BASE_DIR = Path(settings.BASE_DIR)
 
 
@@ -91,23 +93,7 @@ class Worker:
         self.log_path = log_dir / "bench-worker.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "clerkgdpr",
-                "worker",
-                "-Q",
-                "forget,maintenance",
-                "-c",
-                str(concurrency),
-                "-l",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            celery_command(*worker_args(concurrency=concurrency)),
             cwd=BASE_DIR,
             env=_env(),
             stdout=self.log,

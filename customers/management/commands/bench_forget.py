@@ -15,7 +15,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -26,6 +25,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 
+from clerkgdpr.processes import celery_command, worker_args
 from customers.forget import forget_execute, forget_request_create, forget_requests_create_bulk
 from customers.models import Click, ContentView, Customer, Order, PageView, Visitor
 from gdpr_dashboard.models import PrivacyRequest, RequestStatus
@@ -186,23 +186,7 @@ class Command(BaseCommand):
         log_path.parent.mkdir(exist_ok=True)
         with open(log_path, "w") as log:
             worker = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "clerkgdpr",
-                    "worker",
-                    "-Q",
-                    "forget,maintenance",
-                    "-c",
-                    "1",
-                    "-l",
-                    "WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
+                celery_command(*worker_args(loglevel="WARNING")),
                 cwd=settings.BASE_DIR,
                 stdout=log,
                 stderr=subprocess.STDOUT,
