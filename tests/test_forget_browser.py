@@ -15,7 +15,8 @@ from django_tenants.utils import tenant_context
 
 from gdpr_dashboard.models import PrivacyRequest
 from tests.conftest import BASE_DIR, browser_login, database_url
-from tests.forget_helpers import PrivateRedis, find_anywhere, make_person, start_celery, stop
+from tests.faults import OwnRedis
+from tests.forget_helpers import find_anywhere, make_person, start_celery, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -56,8 +57,7 @@ def test_it_finds_a_person_forgets_them_and_the_profile_says_so(
 @pytest.fixture
 def private_redis(tmp_path, monkeypatch):
     """Our own Redis; every process started after this fixture uses it (and a fast sweeper)."""
-    redis = PrivateRedis(tmp_path)
-    redis.start()
+    redis = OwnRedis(tmp_path)
     monkeypatch.setenv("REDIS_URL", redis.url)
     monkeypatch.setenv("FORGET_STUCK_AFTER_SECONDS", "1")
     monkeypatch.setenv("FORGET_SWEEP_INTERVAL_SECONDS", "1")
