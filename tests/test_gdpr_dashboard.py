@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.services import inventory_refresh
+from gdpr_dashboard.bulk_stores import dashboard_stores_create
 from gdpr_dashboard.models import (
     AuditEvent,
     Backup,
@@ -314,35 +315,14 @@ def test_it_serves_the_trust_page_without_login(client, db):
 
 
 def make_account_with_stores(n: int, owner) -> Account:
-    """An account with n stores and a bit of every public record per store.
-
-    The stores are public rows only (bulk_create skips django-tenants' save, so
-    no schema is created): the dashboard never reads a store schema, and 50
-    migrated schemas would cost ~25 s per test run for nothing.
-    """
+    """An account with n stores (public rows only) and a bit of every public record per store."""
     account = Account.objects.create(slug=f"bulk-{n}", name=f"Bulk {n}")
     Membership.objects.create(user=owner, account=account, role=Role.OWNER)
-    stores = Store.objects.bulk_create(
-        Store(
-            account=account,
-            slug=f"bulk-{n}-{i}",
-            name=f"Bulk store {i}",
-            schema_name=f"store_bulk_{n}_{i}",
-            collect_emails=i % 2 == 0,
-            crm_fields=["age"] if i % 3 == 0 else [],
-        )
-        for i in range(n)
-    )
-    products = list(PlatformProduct.objects.all())
-    through = Store.products.through
-    through.objects.bulk_create(
-        through(store=s, platformproduct=products[i % len(products)]) for i, s in enumerate(stores)
+    counts = {"customers": 10, "visitors": 20, "page_views": 5, "orders": 3, "clicks": 4}
+    stores = dashboard_stores_create(
+        account=account, n=n, slug_prefix=f"bulk-{n}", counts=lambda i: counts
     )
     now = timezone.now()
-    counts = {"customers": 10, "visitors": 20, "page_views": 5, "orders": 3, "clicks": 4}
-    InventorySnapshot.objects.bulk_create(
-        InventorySnapshot(store=s, counts=counts, refreshed_at=now) for s in stores
-    )
     RetentionRun.objects.bulk_create(
         RetentionRun(store=s, started_at=now, counts={"visitors": 1}) for s in stores
     )

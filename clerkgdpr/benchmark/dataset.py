@@ -351,10 +351,7 @@ def session_cookie(email: str) -> dict:
 def dashboard_account(n: int) -> tuple[str, dict]:
     """An account with n stores for the dashboard figure (public rows only: the dashboard
     never reads a store schema), owned by its own user so search elsewhere is not affected."""
-    from django.utils import timezone
-
-    from gdpr_dashboard.models import InventorySnapshot
-    from stores.models import PlatformProduct
+    from gdpr_dashboard.bulk_stores import dashboard_stores_create
 
     connection.set_schema_to_public()
     account = Account.objects.filter(slug=DASH_ACCOUNT).first() or account_create(
@@ -362,30 +359,16 @@ def dashboard_account(n: int) -> tuple[str, dict]:
     )
     Store.objects.filter(account=account).delete()  # rows only; these stores have no schema
     staff_add(account=account, email=DASH_OWNER, role=Role.OWNER, password=BENCH_PASSWORD)
-    stores = Store.objects.bulk_create(
-        Store(
-            account=account,
-            slug=f"bench-dash-{i}",
-            name=f"Dashboard store {i}",
-            schema_name=f"store_bench_dash_{i}",
-            collect_emails=i % 2 == 0,
-            crm_fields=["age"] if i % 3 == 0 else [],
-        )
-        for i in range(n)
-    )
-    products = list(PlatformProduct.objects.all())
-    through = Store.products.through
-    through.objects.bulk_create(
-        through(store=s, platformproduct=products[i % len(products)]) for i, s in enumerate(stores)
-    )
-    now = timezone.now()
-    InventorySnapshot.objects.bulk_create(
-        InventorySnapshot(
-            store=s,
-            counts={"customers": 1000 + i, "visitors": 5000, "page_views": 90_000, "orders": 300},
-            refreshed_at=now,
-        )
-        for i, s in enumerate(stores)
+    dashboard_stores_create(
+        account=account,
+        n=n,
+        slug_prefix="bench-dash",
+        counts=lambda i: {
+            "customers": 1000 + i,
+            "visitors": 5000,
+            "page_views": 90_000,
+            "orders": 300,
+        },
     )
     return account.slug, session_cookie(DASH_OWNER)
 
