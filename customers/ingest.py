@@ -59,7 +59,6 @@ from customers.models import (
     Visitor,
 )
 from customers.tasks import inventory_refresh_soon
-from gdpr_dashboard.models import Suppression
 from gdpr_dashboard.suppression import SuppressionFilter, suppression_blocks
 from stores.digests import identifier_digest
 from stores.models import Store
@@ -103,17 +102,13 @@ class _Suppressed:
     """The suppression check of one ingestion call, by raw identifier.
 
     Digests each identifier once and asks ``gdpr_dashboard.suppression``'s
-    ``SuppressionFilter`` (the rule and the counting live there).  One query
-    when the store has no live suppression at all (the common case, and the
-    hot path of single tracking calls), else one per identifier kind.
+    ``SuppressionFilter`` (the rule and the counting live there): one indexed
+    query for the call's identifiers of all kinds.
     """
 
     def __init__(self, store: Store, *, emails=(), customers=(), visitors=()):
         self.store = store
         self.digests: dict[tuple[str, str], str] = {}
-        self.filter: SuppressionFilter | None = None
-        if not Suppression.objects.filter(store=store, lifted_at__isnull=True).exists():
-            return
         wanted = {"email": emails, "customer": customers, "visitor": visitors}
         self.filter = SuppressionFilter(
             store=store,
@@ -135,7 +130,7 @@ class _Suppressed:
 
         ``at`` None means the record has no time of its own: it is blocked.
         """
-        return self.filter is not None and any(
+        return any(
             self.filter.blocks(kind=kind, digest=self.digest(kind, value), at=at)
             for kind, value in identifiers.items()
             if value
@@ -143,15 +138,14 @@ class _Suppressed:
 
     def would_block(self, at: datetime | None, **identifiers: str | None) -> bool:
         """Like ``blocks``, without counting (to decide before the counted write)."""
-        return self.filter is not None and any(
+        return any(
             suppression_blocks(self.filter.active[kind].get(self.digest(kind, value)), at)
             for kind, value in identifiers.items()
             if value
         )
 
     def record(self) -> None:
-        if self.filter is not None:
-            self.filter.save_counts()
+        self.filter.save_counts()
 
 
 # --- events ---------------------------------------------------------------------------

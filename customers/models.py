@@ -19,8 +19,8 @@ class Customer(models.Model):
     attributes = models.JSONField(default=dict, blank=True, help_text="CRM fields")
     # Keyed digests (HMAC-SHA256, store secret) of the normalised identifiers;
     # match ledger and suppression rows without keeping identifiers in public.
-    email_digest = models.CharField(max_length=64, blank=True, db_index=True)
-    customer_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    email_digest = models.CharField(max_length=64, blank=True)
+    customer_digest = models.CharField(max_length=64, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
 
@@ -28,7 +28,13 @@ class Customer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer_ref"], name="customer_ref_unique"),
         ]
+        # Every index costs each insert and room in PostgreSQL's cache, which decides the
+        # speed of tracking calls on a big store: no index twice (Django's automatic
+        # foreign-key and ``varchar_pattern_ops`` ones are off where another covers them;
+        # digests are only ever compared whole).
         indexes = [
+            models.Index(fields=["email_digest"], name="customer_email_digest_idx"),
+            models.Index(fields=["customer_digest"], name="customer_digest_idx"),
             # Exact and prefix search on the lowered e-mail (LIKE 'abc%').
             models.Index(
                 OpClass(Lower("email"), name="text_pattern_ops"), name="customer_email_lower_idx"
@@ -44,10 +50,15 @@ class Customer(models.Model):
 
 
 class Visitor(models.Model):
-    visitor_ref = models.CharField("visitor id", max_length=128, unique=True)
-    visitor_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    visitor_ref = models.CharField("visitor id", max_length=128)
+    visitor_digest = models.CharField(max_length=64, blank=True)
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visitors",
+        db_index=False,  # visitor_customer_idx
     )
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
@@ -56,8 +67,19 @@ class Visitor(models.Model):
     total_duration_seconds = models.PositiveIntegerField(default=0)
 
     class Meta:
+        constraints = [
+            # A constraint, not unique=True: the same index without a varchar_pattern_ops twin
+            # (prefix search uses visitor_ref_lower_idx).
+            models.UniqueConstraint(fields=["visitor_ref"], name="visitor_ref_unique"),
+        ]
         indexes = [
-            models.Index(fields=["customer", "-last_seen"], name="visitor_customer_idx"),
+            models.Index(fields=["visitor_digest"], name="visitor_digest_idx"),
+            # Most visitors never log in: only linked ones are indexed.
+            models.Index(
+                fields=["customer", "-last_seen"],
+                name="visitor_customer_idx",
+                condition=models.Q(customer__isnull=False),
+            ),
             models.Index(
                 OpClass(Lower("visitor_ref"), name="text_pattern_ops"), name="visitor_ref_lower_idx"
             ),
@@ -68,7 +90,9 @@ class Visitor(models.Model):
 
 
 class PageView(models.Model):
-    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="page_views")
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.CASCADE, related_name="page_views", db_index=False
+    )
     url = models.CharField(max_length=2000)
     title = models.CharField(max_length=500, blank=True)
     category = models.CharField(max_length=255, blank=True)
@@ -85,7 +109,9 @@ class PageView(models.Model):
 class ContentView(models.Model):
     """A product (or other content) the visitor saw through the platform."""
 
-    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="content_views")
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.CASCADE, related_name="content_views", db_index=False
+    )
     product_ref = models.CharField(max_length=128)
     api = models.CharField(max_length=100, blank=True)
     occurred_at = models.DateTimeField()
@@ -98,7 +124,9 @@ class ContentView(models.Model):
 
 
 class Click(models.Model):
-    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="clicks")
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.CASCADE, related_name="clicks", db_index=False
+    )
     product_ref = models.CharField(max_length=128)
     api = models.CharField("placement", max_length=100, blank=True)
     position = models.PositiveIntegerField(null=True, blank=True)
@@ -129,13 +157,23 @@ class Order(models.Model):
 
     order_ref = models.CharField(max_length=128, unique=True)
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+        db_index=False,  # order_customer_idx
     )
     visitor = models.ForeignKey(
-        Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+        Visitor,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+        db_index=False,  # order_visitor_idx
     )
     email = models.CharField(max_length=254, null=True, blank=True)
-    email_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    email_digest = models.CharField(max_length=64, blank=True)
     total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     placed_at = models.DateTimeField()
 
@@ -144,6 +182,7 @@ class Order(models.Model):
             models.Index(fields=["customer", "-placed_at"], name="order_customer_idx"),
             models.Index(fields=["visitor", "-placed_at"], name="order_visitor_idx"),
             models.Index(Lower("email"), name="order_email_lower_idx"),
+            models.Index(fields=["email_digest"], name="order_email_digest_idx"),
         ]
 
 

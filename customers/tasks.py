@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from celery import shared_task
@@ -129,7 +130,8 @@ def forget_sweep() -> int:
 # deletes the key *before* counting, so a change made while it counts asks for
 # one more recount instead of being lost.  The key also expires on its own, so
 # a lost message delays the next recount by at most INVENTORY_REFRESH_DELAY +
-# DEBOUNCE_SLACK seconds.  The dashboard only reads the snapshot.
+# DEBOUNCE_SLACK seconds.  The key's value is when its recount starts; a process that
+# has seen it skips Redis until shortly before then.  The dashboard only reads the snapshot.
 
 DEBOUNCE_SLACK = 120  # seconds the key outlives the countdown
 
@@ -155,20 +157,39 @@ def inventory_refresh_soon(store: Store, *, delay: int | None = None) -> None:
     transaction.on_commit(lambda: _queue_refresh(store_id, delay))
 
 
+# {store id: Unix time the pending recount starts}, per process: until shortly before
+# then, a write is covered by that recount and need not ask Redis again (the hot path
+# of tracking calls costs no Redis round trip for this).
+_pending_until: dict[int, float] = {}
+PENDING_MARGIN = 2.0  # seconds: clock differences between hosts, a task started early
+
+
 def _queue_refresh(store_id: int, delay: int) -> bool:
     import redis
 
+    now = time.time()
+    if now < _pending_until.get(store_id, 0.0) - PENDING_MARGIN:
+        return False
     try:
-        first = _redis().set(_debounce_key(store_id), "1", nx=True, ex=delay + DEBOUNCE_SLACK)
+        # The key holds when its recount starts; a non-transactional pipeline, one round trip.
+        pipe = _redis().pipeline(transaction=False)
+        pipe.set(_debounce_key(store_id), now + delay, nx=True, ex=delay + DEBOUNCE_SLACK)
+        pipe.get(_debounce_key(store_id))
+        first, starts = pipe.execute()
     except redis.RedisError:
         log.warning("inventory refresh: Redis unavailable, queueing without debounce")
-        first = True
+        first, starts = True, None
+    try:
+        _pending_until[store_id] = float(starts)
+    except (TypeError, ValueError):
+        _pending_until.pop(store_id, None)
     if not first:
         return False
     try:
         inventory_refresh.apply_async(args=[store_id], countdown=delay)
     except Exception:  # broker down: the key expires and the sweep catches up
         log.warning("inventory refresh: could not queue store %s", store_id, exc_info=True)
+        _pending_until.pop(store_id, None)
         return False
     return True
 
@@ -176,6 +197,7 @@ def _queue_refresh(store_id: int, delay: int) -> bool:
 def _clear_pending(store_id: int) -> None:
     import redis
 
+    _pending_until.pop(store_id, None)  # the recount has started (in this process)
     try:
         _redis().delete(_debounce_key(store_id))
     except redis.RedisError:

@@ -10,22 +10,36 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import F
 
 from gdpr_dashboard.models import Suppression
 from stores.models import Store
 
 
-def active_suppressions(*, store: Store, kind: str, digests: Iterable[str]) -> dict[str, datetime]:
-    """{digest: forgotten_at} for the given digests that are suppressed (not lifted)."""
-    wanted = {d for d in digests if d}
-    if not wanted:
-        return {}
-    return dict(
-        Suppression.objects.filter(
-            store=store, identifier_kind=kind, digest__in=wanted, lifted_at__isnull=True
-        ).values_list("digest", "forgotten_at")
-    )
+def active_suppressions(
+    *, store: Store, digests: dict[str, Iterable[str]]
+) -> dict[str, dict[str, datetime]]:
+    """{kind: {digest: forgotten_at}} for the given digests per kind that are suppressed.
+
+    One indexed query for all kinds (raw SQL: it runs on every tracking call).
+    """
+    pairs = sorted({(kind, d) for kind, values in digests.items() for d in values if d})
+    active: dict[str, dict[str, datetime]] = {kind: {} for kind in SuppressionFilter.KINDS}
+    if not pairs:
+        return active
+    table = connection.ops.quote_name(Suppression._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.identifier_kind, s.digest, s.forgotten_at FROM {table} s "
+            "JOIN unnest(%s::text[], %s::text[]) AS w(kind, digest) "
+            "ON s.identifier_kind = w.kind AND s.digest = w.digest "
+            "WHERE s.store_id = %s AND s.lifted_at IS NULL",
+            [[k for k, _ in pairs], [d for _, d in pairs], store.pk],
+        )
+        for kind, digest, at in cursor.fetchall():
+            active.setdefault(kind, {})[digest] = at
+    return active
 
 
 def count_blocked(*, store: Store, kind: str, blocked: dict[str, int]) -> None:
@@ -81,10 +95,7 @@ class SuppressionFilter:
             ).values_list("identifier_kind", "digest", "forgotten_at"):
                 self.active.setdefault(kind, {})[digest] = at
         else:
-            self.active = {
-                kind: active_suppressions(store=store, kind=kind, digests=digests.get(kind, ()))
-                for kind in self.KINDS
-            }
+            self.active = active_suppressions(store=store, digests=digests)
         self.blocked: dict[str, dict[str, int]] = {k: {} for k in self.KINDS}
 
     def __bool__(self) -> bool:

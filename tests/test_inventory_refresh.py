@@ -46,6 +46,30 @@ def test_it_asks_again_once_the_recount_has_started(
     assert InventorySnapshot.objects.filter(store=store).exists()
 
 
+def test_a_process_that_knows_a_recount_is_pending_skips_redis_until_then(
+    store, no_pending, django_capture_on_commit_callbacks, settings, caplog
+):
+    with mock.patch.object(tasks.inventory_refresh, "apply_async") as send:
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.inventory_refresh_soon(store)
+        # Redis gone: a call inside the pending window does not even try it.
+        settings.REDIS_URL = "redis://127.0.0.1:1/0"
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.inventory_refresh_soon(store)
+        assert "Redis unavailable" not in caplog.text
+        send.assert_called_once()
+        # Once the window has passed the call asks Redis again (and, it being down,
+        # queues a recount without debounce rather than none).
+        later = tasks.time.time() + settings.INVENTORY_REFRESH_DELAY
+        with (
+            mock.patch.object(tasks.time, "time", return_value=later),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            tasks.inventory_refresh_soon(store)
+        assert "Redis unavailable" in caplog.text
+        assert send.call_count == 2
+
+
 def test_it_queues_nothing_when_the_transaction_rolls_back(store, no_pending):
     with mock.patch.object(tasks.inventory_refresh, "apply_async") as send:
         tasks.inventory_refresh_soon(store)  # inside the test's transaction, never committed

@@ -39,7 +39,7 @@ class Scale:
     events: int = 1_000_000
     heavy_events: int = 50_000  # the big subject of the profile and forget figures
     light_events: int = 10
-    forget_copies: int = 3  # heavy subjects to forget (one per run)
+    forget_copies: int = 6  # heavy subjects to forget: a pair per run (job, raw SQL)
     small_forgets: int = 1_000
 
     @classmethod
@@ -49,7 +49,7 @@ class Scale:
             visitors=8_000,
             events=20_000,
             heavy_events=5_000,
-            forget_copies=2,
+            forget_copies=6,
             small_forgets=50,
         )
 

@@ -51,6 +51,8 @@ class Command(BaseCommand):
         overrides = {k: options[k] for k in names if options[k]}
         scale = dataclasses.replace(scale, **overrides)
         runs = options["runs"] or (3 if options["quick"] else 5)
+        # The forget figure needs a pair of heavy subjects per run (at most three runs).
+        scale = dataclasses.replace(scale, forget_copies=2 * min(runs, 3))
         mode = "quick" if options["quick"] else "full"
         default_out = Path(settings.BASE_DIR) / "bench" / ("quick" if options["quick"] else "")
         out_dir = Path(options["out"]) if options["out"] else default_out
