@@ -28,8 +28,9 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
+from customers.locks import LOCK_FORGET, store_xact_lock
 from customers.models import Click, ContentView, Customer, Order, PageView, Visitor
 from customers.subjects import SUBJECT_KINDS, Subject, SubjectKind, clean_identifier
 from gdpr_dashboard.audit import audit_record
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 MAX_BULK = 1000
 # pg_advisory_xact_lock(namespace, key): forgets of one store run one at a time,
 # which rules out deadlocks between two forgets touching the same rows.
-FORGET_LOCK_NAMESPACE = 0x46_47  # "FG"
+FORGET_LOCK_NAMESPACE = LOCK_FORGET
 SWEEP_LOCK_KEY = 0x46_47_53_57  # "FGSW"
 # A request that has failed this many times is marked failed instead of re-queued.
 MAX_ATTEMPTS = 10
@@ -259,12 +260,17 @@ def forget_request_replay(*, original: PrivacyRequest, actor: User | None = None
 # --- executing ----------------------------------------------------------------------------
 
 
-def forget_execute(*, request: PrivacyRequest) -> dict:
+def forget_execute(*, request: PrivacyRequest, schema: str | None = None) -> dict:
     """Delete the subject's personal data in its store; returns counts per kind.
 
     Works from the row's digests alone. A request already done is not run
     again (its counts are returned), so duplicate deliveries are harmless.
     Errors propagate (the task retries); the transaction leaves nothing half-done.
+
+    ``schema`` deletes in that schema instead of the store's live one: a
+    restore's scratch copy, before it is swapped in (``customers.restore``).
+    The ledger row, suppressions and audit event are written as for any
+    forget; inside a caller's transaction they commit (or not) with it.
     """
     store = Store.objects.select_related("account").get(pk=request.store_id)
     _mark_running([request.pk])
@@ -274,7 +280,7 @@ def forget_execute(*, request: PrivacyRequest) -> dict:
         if locked.status == RequestStatus.DONE:
             return locked.counts
         _lock_store(store)
-        return _forget_locked(store=store, locked=locked)
+        return _forget_locked(store=store, locked=locked, schema=schema)
 
 
 def forget_execute_many(
@@ -330,13 +336,12 @@ def _mark_running(ids: list[int]) -> None:
 
 def _lock_store(store: Store) -> None:
     # Forgets of one store run one at a time: no deadlocks between two forgets of one person.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FORGET_LOCK_NAMESPACE, store.pk])
+    store_xact_lock(job=LOCK_FORGET, store_id=store.pk)
 
 
-def _forget_locked(*, store: Store, locked: PrivacyRequest) -> dict:
+def _forget_locked(*, store: Store, locked: PrivacyRequest, schema: str | None = None) -> dict:
     """The forget of one locked ledger row, inside the caller's transaction."""
-    with tenant_context(store):
+    with tenant_context(store) if schema is None else schema_context(schema):
         counts, found = _delete_subject(
             emails=[locked.email_digest] if locked.email_digest else [],
             customers=[locked.customer_digest] if locked.customer_digest else [],

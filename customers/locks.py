@@ -1,8 +1,11 @@
-"""PostgreSQL advisory locks that keep periodic store work from running twice at once.
+"""PostgreSQL advisory locks that keep store work from running twice at once.
 
-Session-level (not transaction-level) locks, because the work they guard runs
-as many short transactions.  The lock dies with the connection, so a killed
-worker never leaves a store locked.
+``store_lock``: session-level (not transaction-level), because the periodic
+work it guards runs as many short transactions.  The lock dies with the
+connection, so a killed worker never leaves a store locked.
+
+``store_xact_lock``: transaction-level, for work done in one transaction
+(each forget; a restore's replay-and-swap).  It ends with the transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from django.db import connection
 LOCK_RETENTION = 6001
 LOCK_BACKUP = 6002
 LOCK_RESTORE = 6003
+# Forgets of one store run one at a time (customers.forget); a restore holds the same lock
+# from reading the forgets it replays until its swap commits (customers.restore).
+LOCK_FORGET = 0x46_47  # "FG"
 
 
 @contextmanager
@@ -30,3 +36,12 @@ def store_lock(*, job: int, store_id: int) -> Iterator[bool]:
         if got:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [job, store_id])
+
+
+def store_xact_lock(*, job: int, store_id: int) -> None:
+    """Wait for the job's lock for a store; held until the current transaction ends.
+
+    Waits as long as the transaction's ``lock_timeout`` allows (forever by default).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [job, store_id])

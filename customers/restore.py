@@ -1,18 +1,32 @@
-"""Restore a store's schema from a backup, then replay every forget made since it was taken.
+"""Restore a store's schema from a backup, with every forget made since it was taken.
 
-Steps, each of which leaves the live store as it was if it fails:
+A person forgotten after the backup is never visible in the live store: the
+forgets are replayed into the restored copy before it goes live.
 
 1. the file must exist and match the recorded SHA-256;
 2. the dump is restored into a new scratch schema: ``pg_restore`` turns the
    custom-format dump into SQL, the schema name is rewritten in the DDL lines
    only (never inside ``COPY`` data, so shoppers' data is byte for byte as
    dumped), and ``psql --single-transaction`` loads it;
-3. one transaction swaps the schemas (live → old, scratch → live, drop old);
-4. each forget of the store done after the backup started gets a replay ledger
-   row (``via=replay``, ``replay_of`` the original, digests copied) and runs
-   through the forget service, which works from the digests alone;
-5. an audit event and a notice on the store say that a restore happened and
-   how many forgets were replayed.
+3. the scratch schema is migrated if the backup predates migrations;
+4. one transaction, holding the store's forget lock from its start to its
+   commit: it reads the forgets of the store done since the backup started,
+   replays each into the scratch schema (a ledger row ``via=replay``,
+   ``replay_of`` the original, digests copied, run by the forget service,
+   which works from the digests alone), swaps the schemas (live → old,
+   scratch → live, drop old), and writes the audit event and the store
+   notice with the number of replays.
+
+Forgets running at the same time: one that finished before step 4 took the
+lock is in the list it reads and is replayed; one that starts later waits
+for the lock (forgets of a store run one at a time) and, once the swap has
+committed, runs on the restored schema. None is lost.
+
+If anything fails, or the process dies, before step 4 commits, the live
+store and the ledger are as they were (no replay rows, suppressions, audit
+or notice: they commit with the swap). The scratch schema is dropped on an
+error; one left by a killed process is dropped by the next restore of the
+store (it holds the backup's data, forgotten people included).
 """
 
 from __future__ import annotations
@@ -25,12 +39,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from customers.backup import _first_line, file_sha256
-from customers.locks import LOCK_RESTORE, store_lock
+from customers.locks import LOCK_FORGET, LOCK_RESTORE, store_lock, store_xact_lock
 from customers.pgtools import pg_env, pg_tool
 from gdpr_dashboard.audit import audit_record
 from gdpr_dashboard.models import (
@@ -56,7 +70,7 @@ def schema_exists(name: str) -> bool:
 
 
 def restore_store(*, store: Store, backup: Backup, actor: User | None = None) -> dict:
-    """Replace the store's schema with the backup's and replay later forgets; returns a summary."""
+    """Replace the store's schema with the backup's, later forgets replayed; returns a summary."""
     if backup.store_id != store.pk:
         raise RestoreError(f"backup {backup.pk} is not a backup of store {store.slug}")
     connection.set_schema_to_public()
@@ -69,43 +83,76 @@ def restore_store(*, store: Store, backup: Backup, actor: User | None = None) ->
     with store_lock(job=LOCK_RESTORE, store_id=store.pk) as got:
         if not got:
             raise RestoreError(f"a restore of store {store.slug} is already running")
-        scratch = f"{store.schema_name[:40]}_restore_{secrets.token_hex(4)}"
+        _drop_leftover_scratch(store)
+        scratch = scratch_schema_name(store)
         try:
             _load_into(path, source_schema=store.schema_name, target_schema=scratch)
-            replays = _swap(
-                store=store, backup=backup, scratch=scratch, can_replay=forget_execute is not None
+            # A backup up to 30 days old may predate migrations the code (and the replays) expect.
+            _migrate_if_behind(scratch)
+            summary = _replay_and_swap(
+                store=store,
+                backup=backup,
+                scratch=scratch,
+                forget_execute=forget_execute,
+                actor=actor,
             )
-        except Exception:
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP SCHEMA IF EXISTS "{scratch}" CASCADE')
+        except DatabaseError as exc:
+            _abandon(scratch)
+            # The class name only: a database error's text can quote row values.
+            name = type(exc.__cause__ or exc).__name__
+            raise RestoreError(f"the database stopped the restore ({name})") from exc
+        except BaseException:
+            _abandon(scratch)
             raise
-        # A backup up to 30 days old may predate migrations the code now expects.
-        _migrate_if_behind(store)
-        failed = _run_replays(replays, forget_execute)
-    done = len(replays) - len(failed)
-    with transaction.atomic():
-        message = (
-            f"Restored from the backup of {backup.created_at:%Y-%m-%d %H:%M} UTC on "
-            f"{timezone.now():%Y-%m-%d %H:%M} UTC; {done} forget request"
-            f"{'' if done == 1 else 's'} made since then replayed."
-        )
-        if failed:
-            message += f" {len(failed)} more could not run yet and are retried."
-        detail = {"backup": backup.pk, "replayed": [r.pk for r in replays], "failed": failed}
-        StoreNotice.objects.create(
-            store=store, kind=StoreNotice.Kind.RESTORE, message=message, detail=detail
-        )
-        audit_record(
-            action="store_restored",
-            store=store,
-            actor=actor,
-            detail={**detail, "forgets_replayed": done},
-        )
-    log.info("store %s restored from backup %s, %s forgets replayed", store.pk, backup.pk, done)
+    log.info(
+        "store %s restored from backup %s, %s forgets replayed",
+        store.pk,
+        backup.pk,
+        summary["forgets_replayed"],
+    )
     from customers.tasks import inventory_refresh_soon  # tasks imports this module
 
     inventory_refresh_soon(store)  # the restored data is what the dashboard must show
-    return {"backup": backup.pk, "forgets_replayed": done, "failed": failed, "message": message}
+    return summary
+
+
+def scratch_schema_name(store: Store) -> str:
+    """A new scratch schema's name: the store's schema, its id and a random suffix (≤ 63)."""
+    return f"{_scratch_prefix(store)}{secrets.token_hex(4)}"
+
+
+def _scratch_prefix(store: Store) -> str:
+    return f"{store.schema_name[:32]}_restore_{store.pk}_"
+
+
+def _drop_leftover_scratch(store: Store) -> None:
+    """Drop scratch schemas of this store left by a killed restore (none runs: we hold its lock)."""
+    prefix = _scratch_prefix(store)
+    leftover = re.compile(re.escape(prefix) + r"[0-9a-f]{8}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", [prefix])
+        names = [name for (name,) in cursor.fetchall() if leftover.fullmatch(name)]
+    for name in names:
+        _drop_schema(name)
+    if names:
+        log.info(
+            "store %s: dropped %d schema(s) left by an interrupted restore", store.pk, len(names)
+        )
+
+
+def _abandon(scratch: str) -> None:
+    """After a failure before the swap committed: back to public, scratch schema dropped."""
+    connection.set_schema_to_public()
+    _drop_schema(scratch)
+
+
+def _drop_schema(name: str) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    except Exception:  # e.g. the connection is gone; the original error matters more
+        # The next restore of the store drops it.
+        log.warning("restore: could not drop scratch schema %s", name, exc_info=True)
 
 
 def _forget_service():
@@ -181,56 +228,103 @@ def _rewrite(source, sink, pattern: re.Pattern, target: bytes) -> None:
         sink.write(pattern.sub(target, line))
 
 
-def _swap(*, store: Store, backup: Backup, scratch: str, can_replay: bool) -> list[PrivacyRequest]:
-    """Swap the schemas and write the replay ledger rows in one transaction.
+def _replay_and_swap(
+    *, store: Store, backup: Backup, scratch: str, forget_execute, actor: User | None
+) -> dict:
+    """Replay the forgets into the scratch schema and swap it in: one transaction.
 
-    The replay rows commit with the swap: if the process dies right after,
-    they are open forget requests that the forget sweeper runs, so a
-    forgotten person never stays back for good.
+    The store's forget lock is held from before the ledger is read until the
+    commit, so no forget can finish between the read and the swap: it is
+    either in the list (done before) or runs on the restored schema (after).
     """
-    live = store.schema_name
-    old = f"{live[:40]}_old_{secrets.token_hex(4)}"
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Wait a while for running queries on the live schema, not forever.
-        cursor.execute("SET LOCAL lock_timeout = '30s'")
-        cursor.execute(f'ALTER SCHEMA "{live}" RENAME TO "{old}"')
-        cursor.execute(f'ALTER SCHEMA "{scratch}" RENAME TO "{live}"')
-        # Waits for a forget still running on the old schema; read the ledger after it.
-        cursor.execute(f'DROP SCHEMA "{old}" CASCADE')
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Wait a while for a running forget or queries on the live schema, not forever.
+            cursor.execute("SET LOCAL lock_timeout = '30s'")
+        store_xact_lock(job=LOCK_FORGET, store_id=store.pk)
         originals = list(forgets_since(store=store, backup=backup))
-        if originals and not can_replay:
+        if originals and forget_execute is None:
             raise RestoreError(
                 f"{len(originals)} forget requests must be replayed, but the forget "
                 "service (customers.forget) is not installed"
             )
-        return [
-            PrivacyRequest.objects.create(
-                store=store,
-                kind=RequestKind.FORGET,
-                via=RequestVia.REPLAY,
-                subject_kind=original.subject_kind,
-                email_digest=original.email_digest,
-                customer_digest=original.customer_digest,
-                visitor_digests=list(original.visitor_digests),
-                replay_of=original,
-            )
+        replays = [
+            _replay(original=original, scratch=scratch, forget_execute=forget_execute)
             for original in originals
         ]
+        _swap_schemas(live=store.schema_name, scratch=scratch)
+        return _record(store=store, backup=backup, replays=replays, actor=actor)
 
 
-def _migrate_if_behind(store: Store) -> None:
+def _replay(*, original: PrivacyRequest, scratch: str, forget_execute) -> PrivacyRequest:
+    """A replay ledger row for the original, run in the scratch schema (same transaction)."""
+    replay = PrivacyRequest.objects.create(
+        store_id=original.store_id,
+        kind=RequestKind.FORGET,
+        via=RequestVia.REPLAY,
+        subject_kind=original.subject_kind,
+        email_digest=original.email_digest,
+        customer_digest=original.customer_digest,
+        visitor_digests=list(original.visitor_digests),
+        replay_of=original,
+    )
+    try:
+        forget_execute(request=replay, schema=scratch)
+    except Exception as exc:
+        raise RestoreError(
+            f"replaying forget request {original.pk} failed ({type(exc).__name__}); "
+            "nothing was swapped in"
+        ) from exc
+    return replay
+
+
+def _swap_schemas(*, live: str, scratch: str) -> None:
+    old = f"{live[:40]}_old_{secrets.token_hex(4)}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER SCHEMA "{live}" RENAME TO "{old}"')
+        cursor.execute(f'ALTER SCHEMA "{scratch}" RENAME TO "{live}"')
+        # Waits (lock_timeout) for queries still running on the old schema's tables.
+        cursor.execute(f'DROP SCHEMA "{old}" CASCADE')
+
+
+def _record(
+    *, store: Store, backup: Backup, replays: list[PrivacyRequest], actor: User | None
+) -> dict:
+    """The store notice and audit event of a restore (in the swap's transaction)."""
+    done = len(replays)
+    message = (
+        f"Restored from the backup of {backup.created_at:%Y-%m-%d %H:%M} UTC on "
+        f"{timezone.now():%Y-%m-%d %H:%M} UTC; {done} forget request"
+        f"{'' if done == 1 else 's'} made since then replayed."
+    )
+    detail = {"backup": backup.pk, "replayed": [r.pk for r in replays]}
+    StoreNotice.objects.create(
+        store=store, kind=StoreNotice.Kind.RESTORE, message=message, detail=detail
+    )
+    audit_record(
+        action="store_restored",
+        store=store,
+        actor=actor,
+        detail={**detail, "forgets_replayed": done},
+    )
+    return {"backup": backup.pk, "forgets_replayed": done, "message": message}
+
+
+def _migrate_if_behind(schema: str) -> None:
+    """Bring the scratch schema up to the code's migrations before anything runs in it."""
     from django.core.management import call_command
     from django.db.migrations.loader import MigrationLoader
 
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT app, name FROM "{store.schema_name}".django_migrations')
+        cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations')
         applied = set(cursor.fetchall())
     known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
     if known - applied:
-        log.info("store %s: restored schema is behind, migrating", store.pk)
-        call_command(
-            "migrate_schemas", schema_name=store.schema_name, interactive=False, verbosity=0
-        )
+        log.info("restore: scratch schema %s is behind, migrating", schema)
+        # In a transaction: outside one, django-tenants closes the connection after
+        # migrating, which would end the session's restore lock.
+        with transaction.atomic():
+            call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=0)
         connection.set_schema_to_public()
 
 
@@ -246,17 +340,3 @@ def forgets_since(*, store: Store, backup: Backup):
         .filter(Q(received_at__gte=backup.created_at) | Q(done_at__gte=backup.created_at))
         .order_by("received_at", "pk")
     )
-
-
-def _run_replays(replays: list[PrivacyRequest], forget_execute) -> list[int]:
-    """Run each replay through the forget service; ids of those that failed (left open)."""
-    failed = []
-    for replay in replays:
-        try:
-            forget_execute(request=replay)
-        except Exception:
-            log.exception("replay %s of forget %s failed", replay.pk, replay.replay_of_id)
-            failed.append(replay.pk)
-        finally:
-            connection.set_schema_to_public()
-    return failed

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -14,6 +18,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from customers.backup import backup_create, backup_purge, file_sha256
+from customers.locks import LOCK_FORGET
 from customers.models import Customer, Order, PageView, Visitor
 from customers.restore import RestoreError, restore_store
 from gdpr_dashboard.models import (
@@ -25,6 +30,7 @@ from gdpr_dashboard.models import (
     RequestVia,
 )
 from stores.models import Store, StoreNotice
+from tests.conftest import BASE_DIR, database_url, wait_for
 from tests.factories import (
     ClickFactory,
     ContentViewFactory,
@@ -34,6 +40,13 @@ from tests.factories import (
     PageViewFactory,
     ProductFactory,
     VisitorFactory,
+)
+from tests.restore_helpers import (
+    OtherSession,
+    advisory_waiters,
+    in_other_session,
+    relation_waiters,
+    swap_probe,
 )
 
 TABLES = [
@@ -93,6 +106,8 @@ def fill(store) -> dict:
             "person": person,
             "person_visitors": person_visitors,
             "person_order": person_order,
+            "other": other,
+            "other_visitor": other_visitor,
         }
 
 
@@ -218,6 +233,167 @@ def test_a_forget_from_before_the_backup_is_not_replayed(
     )
 
 
+def person_ids(rows, who: str = "person") -> dict[str, list[int]]:
+    visitors = rows[f"{who}_visitors"] if who == "person" else [rows[f"{who}_visitor"]]
+    return {"customer_ids": [rows[who].pk], "visitor_ids": [v.pk for v in visitors]}
+
+
+def test_the_forgotten_person_is_gone_from_the_copy_before_it_goes_live(
+    committed_store, backup_dir, forget_service
+):
+    """Checked by PostgreSQL itself, at the swap, inside the restore's transaction."""
+    rows = fill(committed_store)
+    backup = backup_create(store=committed_store)
+    original = forget_request(committed_store, rows["person"], rows["person_visitors"])
+    forget_service(request=original)
+
+    with swap_probe(committed_store, **person_ids(rows)) as probe:
+        result = restore_store(store=committed_store, backup=backup)
+        at_swap = probe()
+    assert result["forgets_replayed"] == 1
+    # One swap; what went live held none of the person's rows, and the other customer.
+    assert at_swap == [(0, 0, 0, 1)]
+    with tenant_context(committed_store):
+        assert not Customer.objects.filter(pk=rows["person"].pk).exists()
+        assert Customer.objects.filter(pk=rows["other"].pk).exists()
+
+
+def test_a_forget_done_while_the_restore_runs_is_replayed_before_the_swap(
+    committed_store, backup_dir, forget_service, monkeypatch
+):
+    """A worker forgets someone after the backup is loaded into the scratch schema."""
+    from customers import restore
+
+    rows = fill(committed_store)
+    backup = backup_create(store=committed_store)
+    real_load = restore._load_into
+    made = {}
+
+    def load_then_a_forget_runs(*args, **kwargs):
+        real_load(*args, **kwargs)
+
+        def forget_other():
+            made["request"] = forget_request(
+                committed_store, rows["other"], [rows["other_visitor"]]
+            )
+            return forget_service(request=made["request"])
+
+        assert in_other_session(forget_other)["customers"] == 1  # gone from the live store
+
+    monkeypatch.setattr(restore, "_load_into", load_then_a_forget_runs)
+    with swap_probe(committed_store, **person_ids(rows, "other")) as probe:
+        result = restore_store(store=committed_store, backup=backup)
+        at_swap = probe()
+    assert result["forgets_replayed"] == 1
+    assert at_swap == [(0, 0, 0, 1)]  # the person of the backup stays; "other" never went live
+    replay = PrivacyRequest.objects.get(store=committed_store, via=RequestVia.REPLAY)
+    assert replay.replay_of_id == made["request"].pk
+    assert replay.status == RequestStatus.DONE
+    assert replay.counts["customers"] == 1  # deleted from the restored copy
+    with tenant_context(committed_store):
+        assert not Customer.objects.filter(pk=rows["other"].pk).exists()
+        assert not Visitor.objects.filter(pk=rows["other_visitor"].pk).exists()
+
+
+def test_a_forget_that_starts_during_the_swap_waits_and_runs_on_the_restored_store(
+    committed_store, backup_dir, forget_service, monkeypatch
+):
+    """The restore has read the forgets to replay; a new one must not run on the old schema
+    (its effect would be swapped away): it waits for the swap, then runs on the restored one."""
+    from customers import restore
+
+    rows = fill(committed_store)
+    backup = backup_create(store=committed_store)
+    original = forget_request(committed_store, rows["person"], rows["person_visitors"])
+    forget_service(request=original)
+    real_forgets_since = restore.forgets_since
+    made = {}
+
+    def forget_other():
+        made["request"] = forget_request(committed_store, rows["other"], [rows["other_visitor"]])
+        return forget_service(request=made["request"])
+
+    late = OtherSession(forget_other)
+
+    def read_then_a_forget_starts(**kwargs):
+        originals = list(real_forgets_since(**kwargs))
+        late.start()
+        # Its ledger row is written, then it waits for the store's forget lock.
+        wait_for(lambda: advisory_waiters(key1=LOCK_FORGET, key2=committed_store.pk) == 1)
+        assert late.is_alive()
+        return originals
+
+    monkeypatch.setattr(restore, "forgets_since", read_then_a_forget_starts)
+    result = restore_store(store=committed_store, backup=backup)
+    counts = late.outcome()
+    assert result["forgets_replayed"] == 1  # the person's; the late one was not done yet
+    assert counts["customers"] == 1  # it found "other" in the restored store and deleted them
+    made["request"].refresh_from_db()
+    assert made["request"].status == RequestStatus.DONE
+    assert made["request"].done_at > StoreNotice.objects.get(store=committed_store).created_at
+    with tenant_context(committed_store):
+        assert not Customer.objects.filter(pk=rows["other"].pk).exists()
+        assert not Customer.objects.filter(pk=rows["person"].pk).exists()
+
+
+@pytest.mark.slow
+def test_a_restore_killed_before_its_swap_commits_changes_nothing(
+    committed_store, backup_dir, forget_service, tmp_path
+):
+    """SIGKILL ``manage.py restore_store`` inside its swap transaction (replays done, schemas
+    renamed, the old one's drop waiting for a reader): the live store and the ledger are as
+    before; the scratch schema it leaves is dropped by the next restore."""
+    rows = fill(committed_store)
+    backup = backup_create(store=committed_store)
+    original = forget_request(committed_store, rows["person"], rows["person_visitors"])
+    forget_service(request=original)
+    live = snapshot(committed_store)
+    schema = committed_store.schema_name
+    reader = psycopg.connect(database_url())  # a transaction reading the live store
+    proc = None
+    log = open(tmp_path / "restore.log", "w")  # noqa: SIM115 - the child writes it
+    try:
+        (oid,) = reader.execute(
+            "SELECT %s::regclass::oid", [f'"{schema}".customers_customer']
+        ).fetchone()
+        reader.execute(f'SELECT count(*) FROM "{schema}".customers_customer').fetchone()
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "restore_store", committed_store.slug, str(backup.pk)],
+            cwd=BASE_DIR,
+            env={**os.environ, "DATABASE_URL": database_url()},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        # The swap's DROP of the old schema waits for the reader's lock on its table.
+        pids = wait_for(lambda: relation_waiters(oid), timeout=90)
+        proc.kill()
+        proc.wait(timeout=15)
+    finally:
+        reader.close()  # the waiting backend goes on, then finds its client gone
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+    def backend_gone():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids])
+            return cursor.fetchone()[0] == 0
+
+    wait_for(backend_gone, timeout=30)
+    assert snapshot(committed_store) == live
+    assert not PrivacyRequest.objects.filter(store=committed_store, via=RequestVia.REPLAY).exists()
+    assert not StoreNotice.objects.filter(store=committed_store).exists()
+    assert not AuditEvent.objects.filter(store=committed_store, action="store_restored").exists()
+    leftover = [s for s in schemas_like(schema) if s != schema]
+    assert len(leftover) == 1 and "_restore_" in leftover[0]
+
+    assert restore_store(store=committed_store, backup=backup)["forgets_replayed"] == 1
+    assert schemas_like(schema) == [schema]
+    with tenant_context(committed_store):
+        assert not Customer.objects.filter(pk=rows["person"].pk).exists()
+
+
 def _damage(path: Path) -> None:
     data = bytearray(path.read_bytes())
     for i in range(len(data) // 2, len(data) // 2 + 64):
@@ -279,7 +455,10 @@ def test_without_the_forget_service_a_restore_that_must_replay_is_refused(
     assert not PrivacyRequest.objects.filter(store=committed_store, via=RequestVia.REPLAY).exists()
 
 
-def test_a_replay_that_fails_stays_open_for_the_sweeper(committed_store, backup_dir, monkeypatch):
+def test_a_replay_that_fails_stops_the_restore_before_the_swap(
+    committed_store, backup_dir, monkeypatch
+):
+    """The forgotten person must never go live: no swap unless every replay succeeded."""
     from customers import restore
 
     rows = fill(committed_store)
@@ -288,21 +467,27 @@ def test_a_replay_that_fails_stays_open_for_the_sweeper(committed_store, backup_
     PrivacyRequest.objects.filter(pk=later.pk).update(
         status=RequestStatus.DONE, done_at=timezone.now()
     )
+    with tenant_context(committed_store):
+        VisitorFactory(visitor_ref="only-in-the-live-store")
+    live = snapshot(committed_store)
 
-    def broken(*, request):
+    def broken(*, request, schema):
         raise RuntimeError("worker lost")
 
     monkeypatch.setattr(restore, "_forget_service", lambda: broken)
-    result = restore_store(store=committed_store, backup=backup)
-    replay = PrivacyRequest.objects.get(store=committed_store, via=RequestVia.REPLAY)
-    assert result["failed"] == [replay.pk]
-    assert replay.status == RequestStatus.RECEIVED  # open: the forget sweeper runs it
-    assert "1 more could not run yet and are retried" in (
-        StoreNotice.objects.get(store=committed_store).message
-    )
+    with pytest.raises(RestoreError, match=rf"replaying forget request {later.pk} failed"):
+        restore_store(store=committed_store, backup=backup)
+    assert snapshot(committed_store) == live
+    assert schemas_like(committed_store.schema_name) == [committed_store.schema_name]
+    # Nothing of the restore was recorded: it did not happen.
+    assert not PrivacyRequest.objects.filter(store=committed_store, via=RequestVia.REPLAY).exists()
+    assert not StoreNotice.objects.filter(store=committed_store).exists()
+    assert not AuditEvent.objects.filter(store=committed_store, action="store_restored").exists()
 
 
-def test_a_backup_older_than_a_migration_is_migrated_after_the_restore(committed_store, backup_dir):
+def test_a_backup_older_than_a_migration_is_migrated_before_it_goes_live(
+    committed_store, backup_dir
+):
     schema = committed_store.schema_name
     latest = ("stores", "0003_store_notice_and_retention_bounds")
     with connection.cursor() as cursor:

@@ -7,8 +7,8 @@ from stores.models import Store
 
 class Command(BaseCommand):
     help = (
-        "Replace a store's data with a backup (swapped in only if the whole restore "
-        "succeeds), then replay every forget made since the backup."
+        "Replace a store's data with a backup: every forget made since the backup is "
+        "replayed into the restored copy, which is swapped in only if all of it succeeds."
     )
 
     def add_arguments(self, parser):
