@@ -1,7 +1,7 @@
 """What the collection API accepts: one validated shape per event and per synced record.
 
-The v1 batch endpoint and the v2 single-call endpoints both validate through
-these models, so a value that is refused by one is refused by the other.
+The v1 and v2 endpoints (events, customer, order and product sync) all
+validate through these models, so a value refused by one is refused by the other.
 Strings are bounded and may not carry control characters; ids may be given as
 strings or integers (the v2 API documents ``products=[123,456]``); times are
 Unix seconds or ISO 8601 and may not lie in the future.
@@ -263,7 +263,17 @@ class ProductsIn(_In):
     products: list[ProductIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class RefsIn(_In):
-    """DELETE bodies: a list of ids under the collection's name."""
+# DELETE bodies: a list of ids under the collection's name.
+Refs = Annotated[list[Ref], Field(min_length=1, max_length=MAX_BATCH)]
 
-    ids: list[Ref] = Field(min_length=1, max_length=MAX_BATCH)
+
+class CustomerRefsIn(_In):
+    customers: Refs
+
+
+class OrderRefsIn(_In):
+    orders: Refs
+
+
+class ProductRefsIn(_In):
+    products: Refs
