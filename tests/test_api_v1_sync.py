@@ -13,10 +13,10 @@ from django.db import connection
 from django.utils import timezone
 
 from customers.forget import forget_execute, forget_request_create
-from customers.models import Customer, Order, OrderLine, Product
+from customers.models import Click, Customer, Order, OrderLine, Product, Visitor
 from gdpr_dashboard.models import PrivacyRequest, Suppression
 from stores.digests import identifier_digest
-from tests.factories import VisitorFactory
+from tests.factories import ClickFactory, VisitorFactory
 
 
 def bearer(issued):
@@ -45,10 +45,8 @@ def now_s(minutes=0):
     return int((timezone.now() + timedelta(minutes=minutes)).timestamp())
 
 
-def forget_customer(store, ref):
-    forget_execute(
-        request=forget_request_create(store=store, kind="customer", value=ref, via="api")
-    )
+def forget(store, kind, value):
+    forget_execute(request=forget_request_create(store=store, kind=kind, value=value, via="api"))
 
 
 def test_it_syncs_customers_into_the_stores_schema_keeping_only_listed_fields(
@@ -187,7 +185,7 @@ def test_it_names_every_rejected_item_by_index_and_field(client, store, api_key)
 def test_it_drops_a_forgotten_customers_old_record_and_links(client, store, api_key):
     record = {"id": "C-1", "name": "Ann", "email": "ann@example.com", "age": 31}
     ok(call(client, "POST", "/api/v1/customers", {"customers": [record]}, api_key))
-    forget_customer(store, "C-1")
+    forget(store, "customer", "C-1")
 
     body = ok(call(client, "POST", "/api/v1/customers", {"customers": [record]}, api_key))
     assert body["stored"] == {"customers": 0} and nonzero(body["dropped"]) == {"suppressed": 1}
@@ -226,7 +224,7 @@ def test_a_delete_is_not_a_forget(client, store, api_key):
 def test_deleting_a_forgotten_customer_keeps_the_suppression(client, store, api_key):
     record = {"id": "C-1", "name": "Ann"}
     ok(call(client, "POST", "/api/v1/customers", {"customers": [record]}, api_key))
-    forget_customer(store, "C-1")
+    forget(store, "customer", "C-1")
     body = ok(call(client, "DELETE", "/api/v1/customers", {"customers": ["C-1"]}, api_key))
     assert body["stored"] == {"customers_deleted": 0}
     assert Suppression.objects.get(store=store, identifier_kind="customer").lifted_at is None
@@ -242,6 +240,50 @@ def test_deleting_a_customer_keeps_their_orders_as_a_forget_does(client, store, 
     connection.set_tenant(store)
     kept = Order.objects.get()
     assert (kept.order_ref, kept.total, kept.lines.count()) == ("O-1", 5, 1)
+
+
+def browsing_customer(client, store, api_key) -> Visitor:
+    """C-1 with a CRM record and e-mail, a visitor with clicks, and an order."""
+    record = {"id": "C-1", "name": "Ann", "email": "ann@example.com", "age": 31}
+    ok(call(client, "POST", "/api/v1/customers", {"customers": [record]}, api_key))
+    order = {"id": "O-1", "customer": "C-1", "products": [1], "time": now_s(-5)}
+    ok(call(client, "POST", "/api/v1/orders", {"orders": [order]}, api_key))
+    connection.set_tenant(store)
+    visitor = VisitorFactory(visitor_ref="v-1", customer=Customer.objects.get(customer_ref="C-1"))
+    ClickFactory.create_batch(2, visitor=visitor)
+    connection.set_schema_to_public()
+    return visitor
+
+
+def test_deleting_a_customer_others_point_at_keeps_a_bare_id(client, store, api_key):
+    browsing_customer(client, store, api_key)
+    body = ok(call(client, "DELETE", "/api/v1/customers", {"customers": ["C-1"]}, api_key))
+    assert body["stored"] == {"customers_deleted": 1}
+    connection.set_tenant(store)
+    bare = Customer.objects.get()
+    # The CRM record is gone; the id and its digests stay, still linked.
+    assert (bare.customer_ref, bare.name, bare.email, bare.attributes) == ("C-1", "", None, {})
+    assert bare.customer_digest == identifier_digest(store.secret, "customer", "C-1")
+    assert bare.visitors.get().visitor_ref == "v-1" and bare.orders.get().order_ref == "O-1"
+    connection.set_schema_to_public()
+    body = ok(call(client, "DELETE", "/api/v1/customers", {"customers": ["C-1"]}, api_key))
+    assert body["stored"] == {"customers_deleted": 0}  # no CRM record left to remove
+
+
+@pytest.mark.parametrize("kind, value", [("customer", "C-1"), ("email", "ann@example.com")])
+def test_a_forget_after_a_delete_still_erases_the_customers_visitors(
+    client, store, api_key, kind, value
+):
+    # The shop closes the account (sync delete), then asks to forget the person: the
+    # forget must still reach the visitors the customer browsed as, and their order.
+    browsing_customer(client, store, api_key)
+    ok(call(client, "DELETE", "/api/v1/customers", {"customers": ["C-1"]}, api_key))
+    forget(store, kind, value)
+    connection.set_tenant(store)
+    assert not Customer.objects.exists()
+    assert not Visitor.objects.exists() and not Click.objects.exists()
+    order = Order.objects.get()
+    assert (order.customer_id, order.visitor_id, order.email) == (None, None, None)
 
 
 def test_the_sync_calls_are_documented_in_the_openapi_schema(client):

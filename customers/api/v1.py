@@ -290,8 +290,11 @@ def customers_sync(request, body: CustomersIn):
 )
 def customers_delete(request, body: CustomerRefsIn):
     """Removes each customer's CRM record (name, e-mail, attributes); unknown ids are
-    not an error. This is not a forget: nothing is suppressed and the customer
-    may be synced again. To erase a person, use ``POST /privacy/forget``.
+    not an error. A customer that visitors or orders still point at stays as a
+    bare id, so a later forget by that id or e-mail still reaches them.
+
+    This is not a forget: nothing is suppressed and the customer may be synced
+    again. To erase a person, use ``POST /privacy/forget``.
     """
     return ingest.customers_delete(store=request.auth.store, refs=body.customers).as_dict()
 
