@@ -658,11 +658,37 @@ def customers_sync(
 
 
 def customers_delete(*, store: Store, refs: list[str]) -> IngestResult:
-    """Remove CRM records (visitors and orders stay, unlinked)."""
+    """Remove the CRM records (name, e-mail, attributes) of these customer ids.
+
+    Not a forget: nothing is suppressed, and the customer may be synced again.
+    A customer nothing points at is deleted. One that visitors or orders still
+    point at stays as a bare row, its id and keyed digests only, like a
+    customer known from tracking alone: deleting it would unlink them, and a
+    later forget by the customer id or e-mail, which finds a customer's
+    visitors and orders through this row, would leave them behind. The bare
+    row then goes the way of any customer row (a forget, or retention expiry
+    with its last visitor). ``customers_deleted`` counts the CRM records removed.
+    """
     result = IngestResult()
     with _store_schema(store), transaction.atomic():
-        _, by_model = Customer.objects.filter(customer_ref__in=refs).delete()
-    result.stored["customers_deleted"] = by_model.get(Customer._meta.label, 0)
+        rows = list(
+            Customer.objects.select_for_update()
+            .filter(customer_ref__in=refs)
+            .order_by("pk")
+            .values_list("pk", "email", "name", "attributes")
+        )
+        ids = [pk for pk, *_ in rows]
+        linked = set(
+            Visitor.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True)
+        ) | set(Order.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True))
+        cleared = [
+            pk
+            for pk, email, name, attributes in rows
+            if pk in linked and (email or name or attributes)
+        ]
+        Customer.objects.filter(pk__in=cleared).update(email=None, name="", attributes={})
+        _, by_model = Customer.objects.filter(pk__in=set(ids) - linked).delete()
+    result.stored["customers_deleted"] = by_model.get(Customer._meta.label, 0) + len(cleared)
     return result
 
 

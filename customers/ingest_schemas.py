@@ -1,7 +1,7 @@
 """What the collection API accepts: one validated shape per event and per synced record.
 
-The v1 batch endpoint and the v2 single-call endpoints both validate through
-these models, so a value that is refused by one is refused by the other.
+The v1 and v2 endpoints (events, customer, order and product sync) all
+validate through these models, so a value refused by one is refused by the other.
 Strings are bounded and may not carry control characters; ids may be given as
 strings or integers (the v2 API documents ``products=[123,456]``); times are
 Unix seconds or ISO 8601 and may not lie in the future.
@@ -9,6 +9,7 @@ Unix seconds or ISO 8601 and may not lie in the future.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -200,13 +201,16 @@ class CustomerIn(_In):
         if len(extra) > 100:
             raise ValueError("too many attributes (at most 100)")
         for name, value in extra.items():
-            if len(name) > 64 or _has_control(name):
+            if len(name) > 64 or _has_control(name) or not _encodable(name):
                 raise ValueError("attribute names are at most 64 plain characters")
             if isinstance(value, str):
-                if len(value) > CRM_VALUE_MAX or _has_control(value):
+                if len(value) > CRM_VALUE_MAX or _has_control(value) or not _encodable(value):
                     raise ValueError(
                         f"attribute {name!r} must be at most {CRM_VALUE_MAX} plain characters"
                     )
+            elif isinstance(value, float) and not math.isfinite(value):
+                # JSON has no NaN or Infinity; PostgreSQL's jsonb refuses them.
+                raise ValueError(f"attribute {name!r} must be a finite number")
             elif value is not None and not isinstance(value, int | float | bool):
                 raise ValueError(f"attribute {name!r} must be a string, number, boolean or null")
         return self
@@ -218,6 +222,16 @@ class CustomerIn(_In):
 
 def _has_control(value: str) -> bool:
     return any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
+def _encodable(value: str) -> bool:
+    # A lone surrogate ("\ud800" in JSON) is valid JSON but no UTF-8 text: the typed
+    # fields refuse it in pydantic, the free-form attributes here.
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class OrderIn(_In):
@@ -249,7 +263,17 @@ class ProductsIn(_In):
     products: list[ProductIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class RefsIn(_In):
-    """DELETE bodies: a list of ids under the collection's name."""
+# DELETE bodies: a list of ids under the collection's name.
+Refs = Annotated[list[Ref], Field(min_length=1, max_length=MAX_BATCH)]
 
-    ids: list[Ref] = Field(min_length=1, max_length=MAX_BATCH)
+
+class CustomerRefsIn(_In):
+    customers: Refs
+
+
+class OrderRefsIn(_In):
+    orders: Refs
+
+
+class ProductRefsIn(_In):
+    products: Refs

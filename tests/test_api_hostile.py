@@ -86,6 +86,11 @@ V2_CORPUS = [
     ("POST", "/v2/customers", {"customers": [{"id": "C1", "city": LONG}]}, "priv"),
     ("POST", "/v2/customers", {"customers": [{"id": "C1", "city": {"nested": 1}}]}, "priv"),
     ("POST", "/v2/customers", {"customers": [{"id": "C1", "name": CTRL}]}, "priv"),
+    # JSON that PostgreSQL's jsonb refuses (json.dumps writes NaN, json.loads reads it back)
+    ("POST", "/v2/customers", {"customers": [{"id": "C1", "age": float("nan")}]}, "priv"),
+    ("POST", "/v2/customers", {"customers": [{"id": "C1", "age": float("inf")}]}, "priv"),
+    ("POST", "/v2/customers", {"customers": [{"id": "C1", "city": "\ud800"}]}, "priv"),
+    ("POST", "/v2/customers", {"customers": [{"id": "C1", "\udfff": 1}]}, "priv"),
     (
         "POST",
         "/v2/customers",

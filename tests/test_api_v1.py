@@ -134,3 +134,13 @@ def test_it_publishes_an_openapi_schema_and_docs(client):
         schema["paths"]
     )
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_it_names_the_field_of_a_rejected_event(client, api_key):
+    # The event kind pydantic puts in the path is dropped, the field called "email" is not.
+    events = [{"kind": "email", "visitor": "v1", "email": "nope", "time": now_s()}]
+    response = post(client, "/api/v1/events", {"events": events}, api_key)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "events.0.email", "message": "is not a valid e-mail address", "index": 0}
+    ]

@@ -272,3 +272,11 @@ def test_it_applies_a_settings_change_to_the_next_call(client, store, api_key):
     client.get("/v2/log/email", {**args, "email": "bob@example.com", "visitor": "v-6"})
     connection.set_tenant(store)
     assert list(Customer.objects.values_list("email", flat=True)) == ["ann@example.com"]
+
+
+def test_it_names_the_rejected_argument(client, api_key):
+    response = client.get("/v2/log/click", {**keys(api_key), "visitor": "v"})
+    assert response.status_code == 400 and response.json()["message"].startswith("product: ")
+    body = {**keys(api_key, True), "customers": [{"id": "C-1", "email": "nope"}]}
+    response = post(client, "/v2/customers", body)
+    assert response.json()["message"].startswith("customers.0.email: ")

@@ -125,6 +125,13 @@ EXPECTED: dict[str, Expect] = {
     "api-v1:privacy_request": API_KEY,
     "api-v1:privacy_requests": API_KEY,
     "api-v1:events": API_WRITE_ONLY,
+    # Sync: POST and DELETE on one path each, so a GET is not allowed.
+    "api-v1:customers_sync": API_WRITE_ONLY,
+    "api-v1:customers_delete": API_WRITE_ONLY,
+    "api-v1:orders_sync": API_WRITE_ONLY,
+    "api-v1:orders_delete": API_WRITE_ONLY,
+    "api-v1:products_sync": API_WRITE_ONLY,
+    "api-v1:products_delete": API_WRITE_ONLY,
     "api-v1:api-root": Expect(404, 404, 404, 404, 404, 404, 404),
     "admin:login": Expect(200, 200, 200, 200, 200, ADMIN_HOME, 200),
     "admin:index": ADMIN_STAFF_PAGE,

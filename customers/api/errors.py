@@ -71,11 +71,19 @@ def error_response(
     return response
 
 
+EVENT_KINDS = frozenset({"page", "category", "product", "click", "email", "sale"})
+
+
 def _location(loc: tuple) -> str:
-    # Drop the union member names pydantic adds ("events.3.page.url" -> "events.3.url").
-    parts = [str(p) for p in loc if not (isinstance(p, str) and p.endswith("Event"))]
-    parts = [p for p in parts if p not in ("page", "category", "product", "click", "email", "sale")]
-    return ".".join(parts) or "arguments"
+    # Drop the event kind pydantic adds for the tagged union ("events.3.page.url" ->
+    # "events.3.url"): first for one event (v2), after the index in a batch (v1). Only
+    # there: "customers.0.email" is a field and stays.
+    parts = [p for p in loc if not (isinstance(p, str) and p.endswith("Event"))]
+    if parts[:1] and parts[0] in EVENT_KINDS:
+        parts = parts[1:]
+    elif len(parts) > 2 and parts[0] == "events" and parts[2] in EVENT_KINDS:
+        parts = parts[:2] + parts[3:]
+    return ".".join(str(p) for p in parts) or "arguments"
 
 
 def _message(err: dict) -> str:

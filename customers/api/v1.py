@@ -1,10 +1,12 @@
-"""The v1 API (ours): full privacy export, forget jobs, request log, batch events.
+"""The v1 API (ours): full privacy export, forget jobs, request log, batch events,
+customer, order and product sync.
 
 Auth: ``Authorization: Bearer <key>:<private_key>``. Every error has the v2
-error shape. ``POST /events`` is all-or-nothing: if any event is invalid the
-answer is 400 with ``errors`` naming each rejected event by ``index`` and
-nothing is written; events dropped by the store's settings or by suppression
-are not errors and are counted in ``dropped``.
+error shape. Every write (``/events``, ``/customers``, ``/orders``,
+``/products``) is all-or-nothing: if any item is invalid the answer is 400
+with ``errors`` naming each rejected item by ``index`` and nothing is written;
+data dropped by the store's settings or by suppression is not an error and is
+counted in ``dropped``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ from customers import export, ingest
 from customers.api.auth import authenticate
 from customers.api.errors import ApiError, error_response, from_validation_error, invalid_arguments
 from customers.api.privacy import forget_many, one_identifier, subject_for
-from customers.ingest_schemas import MAX_BATCH, EventBatch
+from customers.ingest_schemas import (
+    MAX_BATCH,
+    CustomerRefsIn,
+    CustomersIn,
+    EventBatch,
+    OrderRefsIn,
+    OrdersIn,
+    ProductRefsIn,
+    ProductsIn,
+)
 from gdpr_dashboard.models import PrivacyRequest
 from stores.models import ApiKey
 
@@ -250,3 +261,83 @@ def events(request, body: EventBatch):
     """
     result = ingest.events_ingest(store=request.auth.store, events=body.events)
     return result.as_dict()
+
+
+# --- sync: the same schemas and services as /v2/customers, /v2/orders, /v2/products ----
+
+
+@api.post(
+    "/customers",
+    response={200: IngestOut},
+    summary="Create or replace 1 to 1,000 customers (CRM records)",
+)
+def customers_sync(request, body: CustomersIn):
+    """Each record has the shop's customer ``id`` and any attributes; ``name``,
+    ``email`` and the attributes replace what was stored for that id.
+
+    The e-mail is kept only if the store collects e-mails, attributes only those
+    on the store's CRM list; the rest is counted in ``dropped``. A customer
+    who was forgotten is dropped (``suppressed``) unless the record sends a
+    ``time`` after the forget.
+    """
+    return ingest.customers_sync(store=request.auth.store, customers=body.customers).as_dict()
+
+
+@api.delete(
+    "/customers",
+    response={200: IngestOut},
+    summary="Delete the CRM records of 1 to 1,000 customers by id",
+)
+def customers_delete(request, body: CustomerRefsIn):
+    """Removes each customer's CRM record (name, e-mail, attributes); unknown ids are
+    not an error. A customer that visitors or orders still point at stays as a
+    bare id, so a later forget by that id or e-mail still reaches them.
+
+    This is not a forget: nothing is suppressed and the customer may be synced
+    again. To erase a person, use ``POST /privacy/forget``.
+    """
+    return ingest.customers_delete(store=request.auth.store, refs=body.customers).as_dict()
+
+
+@api.post(
+    "/orders",
+    response={200: IngestOut},
+    summary="Create or replace 1 to 1,000 orders with their lines",
+)
+def orders_sync(request, body: OrdersIn):
+    """Each order has an ``id``, its ``time`` and ``products`` (ids, or ``{id, quantity,
+    price}``; a line without a price takes the catalogue's), optionally
+    ``customer``, ``email`` and ``visitor``.
+
+    An order is never dropped: an e-mail the store does not collect is left
+    out, and the links of an order that names a forgotten subject with a time
+    before the forget are left out (``suppressed_links``), as a forget leaves it.
+    """
+    return ingest.orders_sync(store=request.auth.store, orders=body.orders).as_dict()
+
+
+@api.delete(
+    "/orders",
+    response={200: IngestOut},
+    summary="Delete 1 to 1,000 orders (and their lines) by id",
+)
+def orders_delete(request, body: OrderRefsIn):
+    return ingest.orders_delete(store=request.auth.store, refs=body.orders).as_dict()
+
+
+@api.post(
+    "/products",
+    response={200: IngestOut},
+    summary="Create or replace 1 to 1,000 catalogue products",
+)
+def products_sync(request, body: ProductsIn):
+    return ingest.products_sync(store=request.auth.store, products=body.products).as_dict()
+
+
+@api.delete(
+    "/products",
+    response={200: IngestOut},
+    summary="Delete 1 to 1,000 catalogue products by id",
+)
+def products_delete(request, body: ProductRefsIn):
+    return ingest.products_delete(store=request.auth.store, refs=body.products).as_dict()

@@ -23,7 +23,15 @@ from customers import ingest
 from customers.api.auth import authenticate
 from customers.api.errors import ApiError, from_validation_error
 from customers.api.privacy import forget_one, info_stream, one_identifier, subject_for
-from customers.ingest_schemas import CustomersIn, Event, OrdersIn, ProductsIn, RefsIn
+from customers.ingest_schemas import (
+    CustomerRefsIn,
+    CustomersIn,
+    Event,
+    OrderRefsIn,
+    OrdersIn,
+    ProductRefsIn,
+    ProductsIn,
+)
 from stores.models import ApiKey
 
 # Arguments that are lists or objects: JSON-encoded strings in a query string.
@@ -148,10 +156,6 @@ def log_sale(request, api_key, args):
     return _log(api_key, event, echo)
 
 
-def _refs(args: dict, name: str) -> list[str]:
-    return RefsIn.model_validate({"ids": args.get(name)}).ids
-
-
 def _result(result: ingest.IngestResult) -> dict:
     return result.as_dict()
 
@@ -160,7 +164,8 @@ def _result(result: ingest.IngestResult) -> dict:
 def customers(request, api_key, args):
     store = api_key.store
     if request.method == "DELETE":
-        return _result(ingest.customers_delete(store=store, refs=_refs(args, "customers")))
+        refs = CustomerRefsIn.model_validate(args).customers
+        return _result(ingest.customers_delete(store=store, refs=refs))
     records = CustomersIn.model_validate(args).customers
     return _result(
         ingest.customers_sync(store=store, customers=records, partial=request.method == "PATCH")
@@ -170,7 +175,8 @@ def customers(request, api_key, args):
 @v2_call(methods=("POST", "DELETE"), private=True)
 def orders(request, api_key, args):
     if request.method == "DELETE":
-        return _result(ingest.orders_delete(store=api_key.store, refs=_refs(args, "orders")))
+        refs = OrderRefsIn.model_validate(args).orders
+        return _result(ingest.orders_delete(store=api_key.store, refs=refs))
     records = OrdersIn.model_validate(args).orders
     return _result(ingest.orders_sync(store=api_key.store, orders=records))
 
@@ -178,7 +184,8 @@ def orders(request, api_key, args):
 @v2_call(methods=("POST", "DELETE"), private=True)
 def products(request, api_key, args):
     if request.method == "DELETE":
-        return _result(ingest.products_delete(store=api_key.store, refs=_refs(args, "products")))
+        refs = ProductRefsIn.model_validate(args).products
+        return _result(ingest.products_delete(store=api_key.store, refs=refs))
     records = ProductsIn.model_validate(args).products
     return _result(ingest.products_sync(store=api_key.store, products=records))
 
