@@ -20,7 +20,7 @@ from customers.subjects import (
 from gdpr_dashboard.models import PrivacyRequest, RequestVia
 from stores.models import ApiKey, Store
 
-CHUNK = 2000
+CHUNK = 5000  # rows per round trip of the server-side cursor (~0.5 MB)
 
 
 def one_identifier(args: dict) -> tuple[str, str]:
@@ -56,10 +56,12 @@ def checked_identifier(kind: str, value: str) -> str:
 
 
 def _activity_sql() -> str:
-    # Table names come from our models. The rows are sorted lean (kind, text,
-    # time) and turned into JSON by PostgreSQL after the sort, so 50,000 rows
-    # cost one pass and no Python object per field; a visitor's id is looked
-    # up in the array of the subject's visitors instead of a join per row.
+    # Table names come from our models. The rows are sorted lean (visitor, kind, text,
+    # time) and only then turned into JSON text by PostgreSQL, so 50,000 rows cost one
+    # pass and no Python object per field. The text is assembled by concatenation
+    # (to_json() escapes the one free-text field; the visitor id comes JSON-encoded from
+    # Python, looked up in the subject's short array): about half the time of
+    # json_build_object() per row.
     parts = []
     for model, kind, description in (
         (Click, "click", "'Clicked product ' || e.product_ref"),
@@ -77,10 +79,11 @@ def _activity_sql() -> str:
             "WHERE e.visitor_id = ANY(%(ids)s)"
         )
     return (
-        "SELECT json_build_object("
-        "'visitor', (%(refs)s::text[])[array_position(%(ids)s::bigint[], s.visitor_id)], "
-        "'type', s.kind, 'description', s.description, "
-        "'time', floor(extract(epoch FROM s.occurred_at))::bigint)::text "
+        "SELECT '{\"visitor\": ' "
+        "|| (%(refs)s::text[])[array_position(%(ids)s::bigint[], s.visitor_id)] "
+        '|| \', "type": "\' || s.kind || \'", "description": \' '
+        "|| to_json(s.description)::text "
+        "|| ', \"time\": ' || floor(date_part('epoch', s.occurred_at))::bigint || '}' "
         "FROM (" + " UNION ALL ".join(parts) + " ORDER BY occurred_at DESC) s"
     )
 
@@ -98,7 +101,8 @@ def info_stream(store: Store, subject: Subject) -> Iterator[str]:
         yield json.dumps(refs)
         yield ', "activity": ['
         if subject.visitor_ids:
-            params = {"ids": subject.visitor_ids, "refs": subject.visitor_refs}
+            visitor_json = [json.dumps(ref) for ref in subject.visitor_refs]
+            params = {"ids": subject.visitor_ids, "refs": visitor_json}
             with connection.chunked_cursor() as cursor:
                 cursor.execute(_activity_sql(), params)
                 first = True
