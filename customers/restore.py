@@ -125,7 +125,7 @@ def _scratch_prefix(store: Store) -> str:
     return f"{store.schema_name[:32]}_restore_{store.pk}_"
 
 
-def _drop_leftover_scratch(store: Store) -> None:
+def _drop_leftover_scratch(store: Store) -> int:
     """Drop scratch schemas of this store left by a killed restore (none runs: we hold its lock)."""
     prefix = _scratch_prefix(store)
     leftover = re.compile(re.escape(prefix) + r"[0-9a-f]{8}")
@@ -138,6 +138,22 @@ def _drop_leftover_scratch(store: Store) -> None:
         log.info(
             "store %s: dropped %d schema(s) left by an interrupted restore", store.pk, len(names)
         )
+    return len(names)
+
+
+def leftover_scratch_purge() -> int:
+    """Nightly: drop scratch schemas left by killed restores of any store; returns how many.
+
+    They hold a backup's data, forgotten people included, so they must not wait for the
+    store's next restore. A store whose restore is running (its lock is taken) is skipped.
+    """
+    dropped = 0
+    connection.set_schema_to_public()
+    for store in Store.objects.only("pk", "schema_name"):
+        with store_lock(job=LOCK_RESTORE, store_id=store.pk) as got:
+            if got:
+                dropped += _drop_leftover_scratch(store)
+    return dropped
 
 
 def _abandon(scratch: str) -> None:

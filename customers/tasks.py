@@ -257,4 +257,6 @@ def backup_store(self, store_id: int) -> int | None:
 
 @shared_task
 def backup_purge() -> dict:
-    return backup.backup_purge()
+    from customers.restore import leftover_scratch_purge  # restore imports this module
+
+    return {**backup.backup_purge(), "restore_leftovers": leftover_scratch_purge()}

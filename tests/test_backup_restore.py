@@ -394,6 +394,29 @@ def test_a_restore_killed_before_its_swap_commits_changes_nothing(
         assert not Customer.objects.filter(pk=rows["person"].pk).exists()
 
 
+def test_the_nightly_purge_drops_schemas_left_by_killed_restores(committed_store):
+    """They hold a backup's data (forgotten people too): gone by the next night, unless a
+    restore of that store is running right now."""
+    from customers.locks import LOCK_RESTORE
+    from customers.restore import _scratch_prefix
+    from customers.tasks import backup_purge
+
+    leftover = f"{_scratch_prefix(committed_store)}0badf00d"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{leftover}"')
+        cursor.execute(f'CREATE TABLE "{leftover}".customers_customer (email text)')
+    restoring = psycopg.connect(database_url(), autocommit=True)
+    try:
+        restoring.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_RESTORE, committed_store.pk])
+        backup_purge.run()
+        assert leftover in schemas_like(leftover)  # that restore may still need it
+    finally:
+        restoring.close()
+    assert backup_purge.run()["restore_leftovers"] >= 1
+    assert schemas_like(leftover) == []
+    assert schemas_like(committed_store.schema_name) == [committed_store.schema_name]
+
+
 def _damage(path: Path) -> None:
     data = bytearray(path.read_bytes())
     for i in range(len(data) // 2, len(data) // 2 + 64):
