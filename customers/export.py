@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from customers.models import Click, ContentView, OrderLine, PageView, Visitor
 from customers.subjects import Subject
@@ -171,7 +172,26 @@ def section_page(name: str, subject: Subject, *, offset: int, limit: int) -> lis
         return _orders_with_lines(list(orders_query(subject)[offset : offset + limit]))
     if name == "visitors":
         return [_rename_visitor(r) for r in visitors_query(subject)[offset : offset + limit]]
-    return [_rename_event(r) for r in SECTIONS[name](subject)[offset : offset + limit]]
+    query = SECTIONS[name](subject)
+    if len(subject.visitor_ids) > 1:
+        query = query.filter(pk__in=_newest_per_visitor(query.model, subject, offset + limit))
+    return [_rename_event(r) for r in query[offset : offset + limit]]
+
+
+def _newest_per_visitor(model, subject: Subject, n: int) -> RawSQL:
+    """Ids of each visitor's ``n`` newest events: the only rows a page up to ``n`` can show.
+
+    Without it, "newest first across several visitors" makes PostgreSQL read and sort every
+    event of the subject for each page (50,000 for a heavy one); with it, each visitor's
+    (visitor, time) index yields at most ``n`` rows.
+    """
+    # The table name is our model's; the values travel as parameters.
+    return RawSQL(  # noqa: S611
+        "SELECT e.id FROM unnest(%s::bigint[]) AS v(id) CROSS JOIN LATERAL "
+        f"(SELECT id FROM {model._meta.db_table} WHERE visitor_id = v.id "
+        "ORDER BY occurred_at DESC, id DESC LIMIT %s) AS e",
+        [subject.visitor_ids, n],
+    )
 
 
 def header(subject: Subject, *, store_slug: str, generated_at: datetime) -> dict:

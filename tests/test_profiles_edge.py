@@ -31,3 +31,28 @@ def test_it_shows_how_long_each_visitor_is_kept_on_the_customer_profile(client, 
     assert response.status_code == 200
     assert kept_until.encode() in response.content
     assert b"30 days after the last visit" in response.content
+
+
+def test_pages_across_several_visitors_are_exactly_newest_first(in_store):
+    """Each page reads only each visitor's newest rows (customers.export._newest_per_visitor);
+    every page must still be the slice of the whole list sorted newest first."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers import export
+    from customers.subjects import resolve_subject
+    from tests.factories import ClickFactory, VisitorFactory
+
+    customer = CustomerFactory(email="many@example.com")
+    start = timezone.now() - timedelta(days=3)
+    for v in range(3):
+        visitor = VisitorFactory(customer=customer)
+        for k in range(25):  # interleaved in time across the visitors, some at the same instant
+            ClickFactory(visitor=visitor, occurred_at=start + timedelta(minutes=k * 3 + v % 2))
+    subject = resolve_subject(kind="email", value="many@example.com")
+    everything = list(export.iter_section("clicks", subject))
+    assert len(everything) == 75
+    for offset in (0, 20, 40, 60):
+        page = export.section_page("clicks", subject, offset=offset, limit=20)
+        assert page == everything[offset : offset + 20]
