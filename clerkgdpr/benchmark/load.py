@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 
 def main() -> None:
@@ -24,6 +25,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--path-template", required=True)
     parser.add_argument("--threads", type=int, default=48)
+    parser.add_argument(
+        "--until", default="", help="keep going (up to --seconds) until this file exists"
+    )
     args = parser.parse_args()
     local = threading.local()
     latencies: list[float] = []
@@ -48,13 +52,19 @@ def main() -> None:
         latencies.append(elapsed)
 
     total = int(args.rate * args.seconds)
+    stop = Path(args.until) if args.until else None
     start = time.perf_counter()
+    sent = 0
     with ThreadPoolExecutor(args.threads) as pool:
         for n in range(total):
+            if stop is not None and n % int(args.rate) == 0 and stop.exists():
+                break
             delay = start + n / args.rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
             pool.submit(one, n)
+            sent += 1
+    total = sent
     ordered = sorted(latencies)
 
     def pct(q: float) -> float:
