@@ -6,7 +6,13 @@ import pytest
 from django.db import connection
 
 from tests.conftest import login
-from tests.factories import CustomerFactory, VisitorFactory
+from tests.factories import (
+    ClickFactory,
+    ContentViewFactory,
+    CustomerFactory,
+    PageViewFactory,
+    VisitorFactory,
+)
 
 CORPUS = [
     "%",
@@ -50,7 +56,20 @@ def hostile_store(store):
         name="<script>alert('name')</script>",
         attributes={"city": "<img src=x onerror=alert(2)>"},
     )
-    VisitorFactory(visitor_ref="vis-<i>x</i>", customer=customer)
+    visitor = VisitorFactory(visitor_ref="vis-<i>x</i>", customer=customer)
+    PageViewFactory(
+        visitor=visitor,
+        url="/\"><script>alert('url')</script>",
+        title="<img src=x onerror=alert(3)>",
+        category="<b>cat</b>",
+    )
+    ClickFactory(
+        visitor=visitor,
+        product_ref="<script>alert('click')</script>",
+        api="<b>api</b>",
+        labels=["<img src=x onerror=alert(4)>"],
+    )
+    ContentViewFactory(visitor=visitor, product_ref="<script>alert('view')</script>")
     connection.set_schema_to_public()
     return store
 
@@ -108,8 +127,12 @@ def test_it_escapes_stored_data_everywhere(client, bob, hostile_store):
         "/search?q=a%2Bb",
     ]:
         body = client.get(url).content.decode()
-        assert "<script>alert('name')" not in body and "<img src=x" not in body, url
-        assert "<b>C-X</b>" not in body and "<i>x</i>" not in body, url
+        assert "<script>alert(" not in body and "<img src=x" not in body, url
+        assert "<b>" not in body and "<i>x</i>" not in body, url
+    # The events' text is on the profiles, escaped (so the checks above saw it rendered).
+    body = client.get("/s/acme-main/customer/a+b@example.com/").content.decode()
+    for shown in ("alert(&#x27;url&#x27;)", "alert(&#x27;click&#x27;)", "&lt;b&gt;cat&lt;/b&gt;"):
+        assert shown in body
 
 
 def test_it_refuses_an_overlong_query_with_a_message(client, bob, hostile_store):
