@@ -39,7 +39,12 @@ from stores.models import Store
 log = logging.getLogger(__name__)
 
 EVENT_MODELS = {"page_views": PageView, "content_views": ContentView, "clicks": Click}
-EVENT_ID_CHUNK = 50_000
+# Step 1 joins each id range of an event table with every visitor (a hash of the whole
+# visitor table, built once per range): big ranges and the memory to hash in one go make
+# that build a small part of each range (250,000 events: ~0.8 s, against ~0.45 s for
+# 50,000 with the hash spilling to disk).
+EVENT_ID_CHUNK = 250_000
+STEP1_WORK_MEM = "128MB"
 VISITOR_BATCH = 5_000
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
@@ -182,6 +187,7 @@ def _expire_old_events(model, bounds, now, progress, kind) -> int:
         chunk_started = time.monotonic()
         with transaction.atomic(), connection.cursor() as cursor:
             _relaxed_commit(cursor)
+            cursor.execute(f"SET LOCAL work_mem = '{STEP1_WORK_MEM}'")
             cursor.execute(
                 f"DELETE FROM {table} e USING {V} v WHERE e.visitor_id = v.id "
                 f"AND e.id >= %s AND e.id < %s AND {_old_event_sql('e', 'v')}",
