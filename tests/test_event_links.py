@@ -124,3 +124,36 @@ def test_ingestion_racing_a_forget_of_the_same_visitor_leaves_no_dangling_event(
     connection.set_schema_to_public()
     assert not errors
     assert dangling(store) == NONE_DANGLING
+
+
+def test_an_old_event_synced_between_the_expiry_steps_goes_with_its_visitor(committed_store):
+    """Step 2 looks for a visitor's events only above the ids step 1 was sure to see
+    (customers.expiry._settled_ids): one written in between must still go."""
+    store = committed_store
+    now = timezone.now()
+    old = now - timedelta(days=400)
+    ingest.events_ingest(
+        store=store, events=[ClickEvent(kind="click", visitor="v-late", product="p", time=old)]
+    )
+    late = []
+
+    def progress(step, done, total):
+        if step == "visitors" and not late:  # step 1 is over, step 2 not begun
+            late.append(
+                ingest.events_ingest(
+                    store=store,
+                    events=[
+                        PageEvent(
+                            kind="page", visitor="v-late", url="/x", time=old + timedelta(minutes=1)
+                        )
+                    ],
+                )
+            )
+
+    counts = retention_expire(store=store, now=now, progress=progress)
+    connection.set_schema_to_public()
+    assert late and late[0].stored["page_views"] == 1
+    assert counts["visitors"] == 1 and counts["page_views"] == 1 and counts["clicks"] == 1
+    with tenant_context(store):
+        assert not Visitor.objects.exists() and not PageView.objects.exists()
+    assert dangling(store) == NONE_DANGLING
