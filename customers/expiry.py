@@ -137,7 +137,6 @@ def _expire(bounds: list[int], now: datetime, progress: Progress) -> dict:
     while True:
         started = time.monotonic()
         with transaction.atomic(), connection.cursor() as cursor:
-            _relaxed_commit(cursor)
             batch, after = _expire_visitor_batch(cursor, bounds, now, after, settled)
         if batch is None:
             break
@@ -197,12 +196,6 @@ def _vacuum(models) -> None:
             cursor.execute(f"VACUUM {connection.ops.quote_name(model._meta.db_table)}")
 
 
-def _relaxed_commit(cursor) -> None:
-    # An expiry batch lost in a crash is simply done again the next night: its commit
-    # need not wait for the disk (ingestion's commits still do).
-    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
 def _yield_to_ingestion(batch_seconds: float) -> None:
     """Pause after a batch for a share of its time, leaving the cores to live traffic."""
     pause = batch_seconds * settings.RETENTION_PAUSE_RATIO
@@ -223,7 +216,6 @@ def _expire_old_events(model, bounds, now, progress, kind) -> int:
     for start in range(low, high + 1, EVENT_ID_CHUNK):
         chunk_started = time.monotonic()
         with transaction.atomic(), connection.cursor() as cursor:
-            _relaxed_commit(cursor)
             cursor.execute(f"SET LOCAL work_mem = '{STEP1_WORK_MEM}'")
             cursor.execute(
                 f"DELETE FROM {table} e USING {V} v WHERE e.visitor_id = v.id "
