@@ -241,20 +241,25 @@ def forget_request_replay(*, original: PrivacyRequest, actor: User | None = None
     For restores: the raw identifiers are long gone; the digests are all we need.
     """
     with transaction.atomic():
-        replay = PrivacyRequest.objects.create(
-            store=original.store,
-            kind=RequestKind.FORGET,
-            via=RequestVia.REPLAY,
-            subject_kind=original.subject_kind,
-            email_digest=original.email_digest,
-            customer_digest=original.customer_digest,
-            visitor_digests=list(original.visitor_digests),
-            requested_by=actor if actor is not None and actor.is_authenticated else None,
-            replay_of=original,
-        )
+        replay = replay_row_create(original=original, actor=actor)
     forget_execute(request=replay)
     replay.refresh_from_db()
     return replay
+
+
+def replay_row_create(*, original: PrivacyRequest, actor: User | None = None) -> PrivacyRequest:
+    """The ledger row of a replay of ``original`` (status received), not yet executed."""
+    return PrivacyRequest.objects.create(
+        store_id=original.store_id,
+        kind=RequestKind.FORGET,
+        via=RequestVia.REPLAY,
+        subject_kind=original.subject_kind,
+        email_digest=original.email_digest,
+        customer_digest=original.customer_digest,
+        visitor_digests=list(original.visitor_digests),
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+        replay_of=original,
+    )
 
 
 # --- executing ----------------------------------------------------------------------------

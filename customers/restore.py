@@ -52,7 +52,6 @@ from gdpr_dashboard.models import (
     PrivacyRequest,
     RequestKind,
     RequestStatus,
-    RequestVia,
 )
 from stores.models import Store, StoreNotice, User
 
@@ -274,16 +273,9 @@ def _replay_and_swap(
 
 def _replay(*, original: PrivacyRequest, scratch: str, forget_execute) -> PrivacyRequest:
     """A replay ledger row for the original, run in the scratch schema (same transaction)."""
-    replay = PrivacyRequest.objects.create(
-        store_id=original.store_id,
-        kind=RequestKind.FORGET,
-        via=RequestVia.REPLAY,
-        subject_kind=original.subject_kind,
-        email_digest=original.email_digest,
-        customer_digest=original.customer_digest,
-        visitor_digests=list(original.visitor_digests),
-        replay_of=original,
-    )
+    from customers.forget import replay_row_create
+
+    replay = replay_row_create(original=original)
     try:
         forget_execute(request=replay, schema=scratch)
     except Exception as exc:
