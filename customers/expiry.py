@@ -157,7 +157,7 @@ def _settled_ids(models) -> dict[str, int]:
     for every transaction open at that moment to end (normally milliseconds), and step 1
     sees every row up to those ids; step 2 then need only look above them, by primary
     key, for a visitor's events written since (instead of one index look-up per visitor
-    and table). If some transaction stays open longer than EXPIRY_SETTLE_SECONDS, step 2
+    and table). If some transaction stays open longer than SETTLE_SECONDS, step 2
     looks everywhere (0), as exact and slower.
     """
     ids = {}
