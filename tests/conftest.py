@@ -22,7 +22,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from clerkgdpr.processes import celery_command, worker_args
+from clerkgdpr.processes import celery_command, stop_process, worker_args
 from stores.models import Role, Store, User
 from stores.services import account_create, staff_add, store_create
 
@@ -211,12 +211,7 @@ def celery_worker_process(django_db_setup):
             time.sleep(0.2)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=15)
 
 
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):
@@ -304,12 +299,7 @@ def live_console(django_db_setup):
         wait_for(up, timeout=30)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=10)
 
 
 @pytest.fixture(scope="session")

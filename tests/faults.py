@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from clerkgdpr.processes import worker_args
+from clerkgdpr.processes import gunicorn_command, stop_process, worker_args
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -220,18 +220,7 @@ class Web:
         self.port = free_port()
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:clerkgdpr.gunicorn_conf",
-                "-w",
-                str(workers),
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "clerkgdpr.wsgi",
-            ],
+            gunicorn_command(port=self.port, workers=workers),
             cwd=BASE_DIR,
             env=env,
             stdout=self.log,
@@ -259,13 +248,7 @@ class Web:
             conn.close()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=15)
         self.log.close()
 
 
@@ -294,11 +277,5 @@ class Celery:
         return cls(env, log_path, "beat", "-l", "INFO", "-s", str(schedule))
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=20)
         self.log.close()

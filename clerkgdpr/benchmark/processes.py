@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import psutil
 from django.conf import settings
 
-from clerkgdpr.processes import celery_command, worker_args
+from clerkgdpr.processes import celery_command, gunicorn_command, stop_process, worker_args
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -46,18 +45,7 @@ class Web:
         self.port = port
         self.log = open(log_dir / "bench-web.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:clerkgdpr.gunicorn_conf",
-                "-w",
-                str(workers),
-                "-b",
-                f"127.0.0.1:{port}",
-                "clerkgdpr.wsgi",
-            ],
+            gunicorn_command(port=port, workers=workers),
             cwd=BASE_DIR,
             env=_env(),
             stdout=self.log,
@@ -84,7 +72,7 @@ class Web:
             conn.close()
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop_process(self.proc, timeout=20)
         self.log.close()
 
 
@@ -106,18 +94,8 @@ class Worker:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop_process(self.proc, timeout=20)
         self.log.close()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class MemorySampler(threading.Thread):
