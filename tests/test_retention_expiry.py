@@ -196,6 +196,48 @@ def test_it_runs_once_under_two_concurrent_callers(committed_store):
         assert Visitor.objects.count() == 4
 
 
+def test_a_visitor_who_comes_back_while_its_batch_is_deleted_stays(committed_store):
+    """Step 2 reads a batch without locking it; the delete re-checks each row's date. A
+    visit being written when the delete reaches the row is waited for, and then keeps it."""
+    import psycopg
+
+    from tests.conftest import database_url
+
+    now = timezone.now()
+    with tenant_context(committed_store):
+        rows = make_shoppers(now)
+    returning = rows["one_visit_45_days_ago"]
+    schema = committed_store.schema_name
+    with psycopg.connect(database_url()) as visit, psycopg.connect(database_url()) as watch:
+        watch.autocommit = True
+
+        def progress(step, done, total):
+            if step == "visitors" and done == 0:  # step 2 is about to read its first batch
+                visit.execute(
+                    f'UPDATE "{schema}".customers_visitor SET last_seen = now(), '
+                    "visit_count = visit_count + 1 WHERE id = %s",
+                    [returning.pk],
+                )  # not committed: the row stays locked, its new date invisible
+                threading.Thread(target=commit_once_expiry_waits, daemon=True).start()
+
+        def commit_once_expiry_waits():
+            wait_for(
+                lambda: watch.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE 'DELETE FROM customers_visitor%%'"
+                ).fetchone()[0],
+                interval=0.02,
+            )
+            visit.commit()
+
+        counts = retention_expire(store=committed_store, now=now, progress=progress)
+    connection.set_schema_to_public()
+    assert counts["visitors"] == EXPECTED["visitors"] - 1
+    with tenant_context(committed_store):
+        assert Visitor.objects.filter(pk=returning.pk).exists()
+        assert Visitor.objects.count() == 5
+
+
 @pytest.mark.worker
 def test_the_nightly_task_runs_in_each_store_on_a_worker(committed_store, celery_worker_process):
     with tenant_context(committed_store):
