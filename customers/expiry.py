@@ -164,7 +164,8 @@ def _expire(bounds: list[int], now: datetime, progress: Progress) -> dict:
             for kind, model in EVENT_MODELS.items():
                 counts[kind] += _expire_old_events(model, progress, kind)
         finally:
-            _drop_cutoffs()
+            if connection.is_usable():  # else the session, and its temporary table, are gone
+                _drop_cutoffs()
         for model in EVENT_MODELS.values():
             _paced(_vacuum, model)
         with connection.cursor() as cursor:
@@ -198,9 +199,12 @@ def _one_core():
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET max_parallel_workers_per_gather")
-            cursor.execute("RESET max_parallel_maintenance_workers")
+        # Not on a broken connection (or an aborted transaction, which undoes the SETs):
+        # the error that broke it is the one to report.
+        if connection.is_usable():
+            with connection.cursor() as cursor:
+                cursor.execute("RESET max_parallel_workers_per_gather")
+                cursor.execute("RESET max_parallel_maintenance_workers")
 
 
 def _paced(step, *args) -> None:

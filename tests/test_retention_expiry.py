@@ -238,6 +238,33 @@ def test_a_visitor_who_comes_back_while_its_batch_is_deleted_stays(committed_sto
         assert Visitor.objects.count() == 5
 
 
+def test_a_failing_run_reports_its_own_error_and_leaves_the_connection_clean(
+    committed_store, monkeypatch
+):
+    """A statement failing mid-run: that error reaches the caller, and the worker's connection
+    keeps neither the cut-off table nor the no-parallel settings for its next task."""
+    from django.db import DataError, transaction
+
+    import customers.expiry
+
+    def failing_step(model, progress, kind):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    with tenant_context(committed_store):
+        make_shoppers(timezone.now())
+    monkeypatch.setattr(customers.expiry, "_expire_old_events", failing_step)
+    with pytest.raises(DataError, match="division by zero"):
+        retention_expire(store=committed_store)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('pg_temp.expiry_cutoffs')")
+        assert cursor.fetchone()[0] is None
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] != "0"
+    with tenant_context(committed_store):
+        assert Visitor.objects.count() == 8  # nothing deleted
+
+
 @pytest.mark.worker
 def test_the_nightly_task_runs_in_each_store_on_a_worker(committed_store, celery_worker_process):
     with tenant_context(committed_store):
