@@ -53,7 +53,12 @@ CUTOFFS = "pg_temp.expiry_cutoffs"
 SETTLE_SECONDS = 30.0
 # Small batches commit (and so flush) their own WAL often: live commits then find little
 # of expiry's WAL in front of theirs to flush (see README "Retention").
-VISITOR_BATCH = 2_000
+VISITOR_BATCH = 1_000
+BATCH_COUNTS = [
+    *EVENT_MODELS,
+    "orders_detached",
+    "customers",
+]  # what step 2 counts besides visitors
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -298,58 +303,63 @@ def _expire_visitor_batch(
 ) -> tuple[dict | None, int]:
     """One batch of expired visitors with ids above ``after``: (counts, last id) or (None, after).
 
-    Walks the primary key upwards (keyset), so no batch scans past the rows the
-    earlier batches deleted. The delete re-checks the date on the row it deletes (a
-    visitor whose visit is being written is waited for, then kept if it came back).
-    Once its visitors are deleted (their rows locked), no event of theirs can be written
-    by a transaction that has not committed before the event statements below start.
-    Ids travel as one array literal, joined through ``unnest`` so the planner does not
-    estimate thousands of constants one by one.
+    Two statements, whatever the batch holds (a statement per table cost more in round trips
+    and planning than in work, at 1,000 visitors):
+
+    1. read the batch up the primary key (keyset: no batch scans past the rows earlier
+       batches deleted) and delete it, re-checking each row's date (a visitor whose visit
+       is being written is waited for, then kept if it came back);
+    2. in a new snapshot, taken once those visitor rows are locked, so no event of theirs
+       can be written by a transaction that has not committed by then: their events written
+       since step 1, the link from their orders, and customers left with no visitor and no
+       order.
+
+    Ids travel as array literals joined through ``unnest``, so the planner does not estimate
+    thousands of constants one by one.
     """
+    expired = _expired_visitor_sql("v")
     cursor.execute(
-        f"SELECT id FROM {V} v WHERE v.id > %s AND {_expired_visitor_sql('v')} "
-        "ORDER BY id LIMIT %s",
-        [after, *bounds, now, VISITOR_BATCH],
+        f"WITH batch AS MATERIALIZED (SELECT id FROM {V} v WHERE v.id > %s AND {expired} "
+        "ORDER BY id LIMIT %s), "
+        f"gone AS (DELETE FROM {V} v USING batch b WHERE v.id = b.id AND {expired} "
+        "RETURNING v.id, v.customer_id) "
+        "SELECT (SELECT max(id) FROM batch), (SELECT array_agg(id) FROM gone), "
+        "(SELECT array_agg(DISTINCT customer_id) FROM gone WHERE customer_id IS NOT NULL)",
+        [after, *bounds, now, VISITOR_BATCH, *bounds, now],
     )
-    ids = [row[0] for row in cursor.fetchall()]
-    if not ids:
+    last, gone, customer_ids = cursor.fetchone()
+    if last is None:
         return None, after
-    cursor.execute(
-        f"DELETE FROM {V} v WHERE v.id IN (SELECT unnest(%s::bigint[])) "
-        f"AND {_expired_visitor_sql('v')} RETURNING v.id, v.customer_id",
-        [_array(ids), *bounds, now],
-    )
-    rows = cursor.fetchall()
-    gone = _array(sorted(r[0] for r in rows))
-    counts = {"visitors": len(rows)}
-    for kind, model in EVENT_MODELS.items():
-        table = model._meta.db_table
+    counts = dict.fromkeys(BATCH_COUNTS, 0)
+    counts["visitors"] = len(gone or [])
+    if not gone:
+        return counts, last
+    events = [
         # Step 1 took every event up to settled[table] of these visitors (see _settled_ids).
-        cursor.execute(
-            f"DELETE FROM {table} WHERE id > %s AND visitor_id IN (SELECT unnest(%s::bigint[]))",
-            [settled.get(table, 0), gone],
-        )
-        counts[kind] = cursor.rowcount
-    # Through the order index one visitor at a time (LATERAL): a semi-join would read
-    # every order of the store for each batch.
+        f"{kind} AS (DELETE FROM {model._meta.db_table} WHERE id > "
+        f"{int(settled.get(model._meta.db_table, 0))} "
+        "AND visitor_id IN (SELECT id FROM g) RETURNING 1)"
+        for kind, model in EVENT_MODELS.items()
+    ]
     cursor.execute(
-        f"UPDATE {O} SET visitor_id = NULL WHERE id IN (SELECT o.id FROM "
-        f"unnest(%s::bigint[]) AS x(id), LATERAL (SELECT id FROM {O} WHERE visitor_id = x.id) o)",
-        [gone],
+        "WITH g AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id), "
+        + ", ".join(events)
+        # Orders through their visitor index one visitor at a time (LATERAL): a semi-join
+        # would read every order of the store for each batch.
+        + f", orders_detached AS (UPDATE {O} SET visitor_id = NULL WHERE id IN "
+        f"(SELECT o.id FROM g, LATERAL (SELECT id FROM {O} WHERE visitor_id = g.id) o) "
+        "RETURNING 1), "
+        # Customers that lost their last visitor (few) are found first, through the visitor
+        # index; only those are then checked for orders.
+        "lost AS MATERIALIZED (SELECT x.id FROM unnest(%s::bigint[]) AS x(id) "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {V} v WHERE v.customer_id = x.id)), "
+        f"customers AS (DELETE FROM {C} c USING lost WHERE c.id = lost.id "
+        f"AND NOT EXISTS (SELECT 1 FROM {O} o WHERE o.customer_id = c.id) RETURNING 1) "
+        "SELECT " + ", ".join(f"(SELECT count(*) FROM {name})" for name in BATCH_COUNTS),
+        [_array(gone), _array(customer_ids or [])],
     )
-    counts["orders_detached"] = cursor.rowcount
-    customer_ids = sorted({r[1] for r in rows if r[1] is not None})
-    # Customers that lost their last visitor (few of them) are found first, through the
-    # visitor index; only those are then checked for orders and deleted.
-    cursor.execute(
-        "WITH lost AS MATERIALIZED (SELECT x.id FROM unnest(%s::bigint[]) AS x(id) "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {V} v WHERE v.customer_id = x.id)) "
-        f"DELETE FROM {C} c USING lost WHERE c.id = lost.id "
-        f"AND NOT EXISTS (SELECT 1 FROM {O} o WHERE o.customer_id = c.id)",
-        [_array(customer_ids)],
-    )
-    counts["customers"] = cursor.rowcount
-    return counts, ids[-1]
+    counts.update(zip(BATCH_COUNTS, cursor.fetchone(), strict=True))
+    return counts, last
 
 
 def _array(ids) -> str:

@@ -221,14 +221,16 @@ def test_a_visitor_who_comes_back_while_its_batch_is_deleted_stays(committed_sto
                 threading.Thread(target=commit_once_expiry_waits, daemon=True).start()
 
         def commit_once_expiry_waits():
-            wait_for(
-                lambda: watch.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE 'DELETE FROM customers_visitor%%'"
-                ).fetchone()[0],
-                interval=0.02,
-            )
-            visit.commit()
+            try:
+                wait_for(
+                    lambda: watch.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query LIKE '%%DELETE FROM customers_visitor%%'"
+                    ).fetchone()[0],
+                    interval=0.02,
+                )
+            finally:
+                visit.commit()  # never leave expiry waiting for ever
 
         counts = retention_expire(store=committed_store, now=now, progress=progress)
     connection.set_schema_to_public()
