@@ -72,24 +72,14 @@ def _expired_visitor_sql(alias: str) -> str:
     return f"{retention.expires_at_sql(alias)} < %s"
 
 
-def _old_event_sql(event_alias: str, visitor_alias: str) -> str:
-    """An event past its visitor's window, or any event of a visitor that has expired.
+@contextmanager
+def _cutoffs(bounds: list[int], now: datetime):
+    """Per visitor, the time before which its events go: ``pg_temp.expiry_cutoffs``.
 
-    Params: now, min days, max days. A visitor expires when its last visit is older than
-    its window, so ``LEAST(event time, last visit)`` covers both in one comparison.
-    """
-    return (
-        f"LEAST({event_alias}.occurred_at, {visitor_alias}.last_seen) < %s - make_interval("
-        f"days => {retention.kept_days_sql(visitor_alias)})"
-    )
-
-
-def _build_cutoffs(bounds: list[int], now: datetime) -> None:
-    """Per visitor, the time before which its events go (all of them once it has expired).
-
-    The same rule as :func:`_old_event_sql`, worked out once instead of per id range:
-    ``occurred_at < cutoff`` here is ``LEAST(occurred_at, last_seen) < now - window``.
-    A temporary table: private to this connection, written without WAL, dropped at the end.
+    An event goes when ``LEAST(occurred_at, last_seen) < now - window``: past its
+    visitor's window, or its visitor has expired (then every event goes: cut-off
+    ``infinity``). Worked out once per run instead of per id range, in a temporary
+    table: private to this connection, written without WAL, dropped at the end.
     """
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {CUTOFFS}")
@@ -104,11 +94,12 @@ def _build_cutoffs(bounds: list[int], now: datetime) -> None:
             [now, *bounds],
         )
         cursor.execute(f"ANALYZE {CUTOFFS}")
-
-
-def _drop_cutoffs() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {CUTOFFS}")
+    try:
+        yield
+    finally:
+        if connection.is_usable():  # else the session, and its temporary table, are gone
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {CUTOFFS}")
 
 
 def retention_expire(
@@ -164,13 +155,11 @@ def _expire(bounds: list[int], now: datetime, progress: Progress) -> dict:
     )
     with _one_core():
         settled = _settled_ids(EVENT_MODELS.values())
-        _paced(_build_cutoffs, bounds, now)
-        try:
+        started = time.monotonic()
+        with _cutoffs(bounds, now):
+            _yield_to_ingestion(time.monotonic() - started)
             for kind, model in EVENT_MODELS.items():
                 counts[kind] += _expire_old_events(model, progress, kind)
-        finally:
-            if connection.is_usable():  # else the session, and its temporary table, are gone
-                _drop_cutoffs()
         for model in EVENT_MODELS.values():
             _paced(_vacuum, model)
         with connection.cursor() as cursor:
@@ -368,17 +357,17 @@ def _array(ids) -> str:
 
 
 def _count_expired(bounds: list[int], now: datetime) -> dict:
-    """What a real run would delete now (one read, nothing changed)."""
+    """What a real run would delete now (reads, and the same cut-offs; nothing changed)."""
     counts = {}
-    with connection.cursor() as cursor:
-        expired = _expired_visitor_sql("v")
+    with _cutoffs(bounds, now), connection.cursor() as cursor:
         for kind, model in EVENT_MODELS.items():
             cursor.execute(
-                f"SELECT count(*) FROM {model._meta.db_table} e JOIN {V} v ON v.id = e.visitor_id "
-                f"WHERE {_old_event_sql('e', 'v')} OR {expired}",
-                [now, *bounds, *bounds, now],
+                f"SELECT count(*) FROM {model._meta.db_table} e JOIN {CUTOFFS} c "
+                "ON c.visitor_id = e.visitor_id WHERE e.occurred_at < c.cutoff"
             )
             counts[kind] = cursor.fetchone()[0]
+    with connection.cursor() as cursor:
+        expired = _expired_visitor_sql("v")
         cursor.execute(f"SELECT count(*) FROM {V} v WHERE {expired}", [*bounds, now])
         counts["visitors"] = cursor.fetchone()[0]
         cursor.execute(
