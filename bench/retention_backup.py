@@ -31,12 +31,12 @@ import django  # noqa: E402
 django.setup()
 
 import psycopg  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
 from customers.backup import backup_create  # noqa: E402
 from customers.expiry import retention_expire  # noqa: E402
 from customers.restore import restore_store  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
 from stores.models import Account, Store  # noqa: E402
 from stores.services import account_create, store_create  # noqa: E402
 

@@ -155,7 +155,17 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    # Shared by every process (Redis): the API's per-key rate limit and the inventory
+    # recount's debounce. Short timeouts: both fail open rather than hold a request up.
+    # Keys hold store and key ids only, never a shopper's identifier.
+    "shared": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # kombu's redis+socket:// is redis-py's unix://
+        "LOCATION": REDIS_URL.replace("redis+socket://", "unix://", 1),
+        "KEY_PREFIX": CELERY_KEY_PREFIX,
+        "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
+    },
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -218,7 +228,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # so a second beat process does no harm.
 CELERY_BEAT_SCHEDULE: dict = {}
 
-# --- Forget pipeline (issue 4) ---------------------------------------------------------------
+# --- Forget pipeline ---------------------------------------------------------------
 # The sweeper re-queues forget requests stuck in received / queued / running
 # (lost broker message, killed worker) for longer than this.
 FORGET_STUCK_AFTER_SECONDS = float(os.environ.get("FORGET_STUCK_AFTER_SECONDS", "120"))
@@ -228,7 +238,7 @@ CELERY_BEAT_SCHEDULE["forget-sweep"] = {
     "schedule": FORGET_SWEEP_INTERVAL_SECONDS,
 }
 
-# --- Store API (issue 5) ---
+# --- Store API ---
 # JSON errors, 413 and a last-resort error answer on /v2/ and /api/; outermost,
 # so it also covers failures in the other middleware.
 MIDDLEWARE.insert(0, "customers.api.middleware.ApiGuardMiddleware")
@@ -237,7 +247,7 @@ API_MAX_BODY_BYTES = 1024 * 1024
 API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "3000"))
 API_RATE_LIMIT_WINDOW = int(os.environ.get("API_RATE_LIMIT_WINDOW", "10"))
 
-# --- GDPR dashboard (issue 7) ---
+# --- GDPR dashboard ---
 # Seconds within which inventory_refresh_soon() calls for one store collapse into one recount.
 INVENTORY_REFRESH_DELAY = int(os.environ.get("INVENTORY_REFRESH_DELAY", "30"))
 # Hourly catch-up of store inventories nobody asked to recount (store created in
@@ -247,7 +257,7 @@ CELERY_BEAT_SCHEDULE["inventory-refresh-stale"] = {
     "schedule": 60 * 60,
 }
 
-# --- Retention expiry and backups (issue 6) ------------------------------------------
+# --- Retention expiry and backups ------------------------------------------
 # After each expiry batch, pause for this share of the batch's time (1.5: a batch of
 # 100 ms is followed by 150 ms of rest), so ingestion keeps its cores during expiry.
 RETENTION_PAUSE_RATIO = float(os.environ.get("RETENTION_PAUSE_RATIO", "1.5"))

@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
-from customers import (
-    converters,  # noqa: F401 (registers <identifier:...>)
-    profile_views,
-    search_views,
-)
+from customers import converters  # noqa: F401 (registers <identifier:...>)
+from customers.api.urls import v1_urls, v2_urlpatterns
+from customers.console import search_views
+from customers.privacy import profile_views
 from stores import views as store_views
 
 # A database error outside a view becomes 503 + Retry-After too (clerkgdpr.middleware).
@@ -20,8 +20,13 @@ urlpatterns = [
     path("s/<slug:store_slug>/", include("customers.urls")),
     # GDPR dashboard (/a/<account>/gdpr/...) and the public trust page (/trust/).
     path("", include("gdpr_dashboard.urls")),
+    # The audit log is a stores model; its admin pages also answer under gdpr_dashboard/.
+    re_path(
+        r"^admin/gdpr_dashboard/auditevent/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/stores/auditevent/%(rest)s", query_string=True),
+    ),
     path("admin/", admin.site.urls),
-    # Staff console (issue 3): top search and the article's /store/... addresses.
+    # The top search and the help article's /store/... addresses.
     path("search", search_views.search, name="search"),
     path(
         "store/customer/<identifier:identifier>",
@@ -35,9 +40,7 @@ urlpatterns = [
     ),
 ]
 
-# --- store API (issue 5) ---
-from customers.api.urls import v1_urls, v2_urlpatterns  # noqa: E402
-
+# The store API: /v2/... (compatible) and /api/v1/... (ours).
 urlpatterns += [
     path("v2/", include(v2_urlpatterns)),
     path("api/v1/", v1_urls),

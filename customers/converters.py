@@ -6,7 +6,7 @@ from django.urls import register_converter
 class IdentifierConverter:
     """Any non-empty text, slashes and line breaks included (``path`` stops at a newline).
 
-    What the identifier may be is decided by ``customers.subjects.clean_identifier``;
+    What the identifier may be is decided by ``customers.privacy.subjects.clean_identifier``;
     the URL layer only has to hand it over, and ``reverse()`` must work for every
     identifier stored in a store, or a profile link could fail to render.
     """

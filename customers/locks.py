@@ -19,8 +19,8 @@ from django.db import connection
 LOCK_RETENTION = 6001
 LOCK_BACKUP = 6002
 LOCK_RESTORE = 6003
-# Forgets of one store run one at a time (customers.forget); a restore holds the same lock
-# from reading the forgets it replays until its swap commits (customers.restore).
+# Forgets of one store run one at a time (customers.privacy.forget); a restore holds the same lock
+# from reading the forgets it replays until its swap commits (customers.retention.restore).
 LOCK_FORGET = 0x46_47  # "FG"
 
 

@@ -2,19 +2,15 @@
 
 from django.urls import path
 
-from customers import (
-    converters,  # noqa: F401 (registers <identifier:...>)
-    forget_views,
-    profile_views,
-    settings_views,
-    views,
-    views_store_admin,
-)
+from customers import converters  # noqa: F401 (registers <identifier:...>)
+from customers.console import settings_views, views
+from customers.privacy import forget_views, profile_views
+from customers.retention import views as retention_views
 
 urlpatterns = [
     path("", views.store_home, name="store_home"),
-    # Staff console (issue 3). Actions on a subject first: the identifier may contain slashes.
     path("customers/", profile_views.customer_list, name="customer_list"),
+    # Actions on a subject before the profile: the identifier may contain slashes.
     path(
         "customer/<identifier:identifier>/download/",
         profile_views.customer_download,
@@ -41,7 +37,6 @@ urlpatterns = [
     path(
         "visitor/<identifier:visitor_ref>/", profile_views.visitor_profile, name="visitor_profile"
     ),
-    # Forget (issue 4)
     path("requests/", forget_views.privacy_requests, name="privacy_requests"),
     path("requests/<int:request_id>/", forget_views.privacy_request, name="privacy_request"),
     path("suppressions/", forget_views.suppressions, name="suppressions"),
@@ -50,14 +45,12 @@ urlpatterns = [
         forget_views.suppression_lift_view,
         name="suppression_lift",
     ),
-    # Store settings and API keys (issue 5)
-    path("settings/", views_store_admin.store_settings, name="store_settings"),
-    path("api-keys/", views_store_admin.api_keys, name="api_keys"),
+    path("settings/", settings_views.store_settings, name="store_settings"),
+    path("api-keys/", settings_views.api_keys, name="api_keys"),
     path(
         "api-keys/<int:key_id>/revoke/",
-        views_store_admin.api_key_revoke_view,
+        settings_views.api_key_revoke_view,
         name="api_key_revoke",
     ),
-    # Retention settings (issue 6), linked from the settings page.
-    path("settings/retention/", settings_views.retention_settings, name="retention_settings"),
+    path("settings/retention/", retention_views.retention_settings, name="retention_settings"),
 ]

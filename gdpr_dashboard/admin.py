@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from gdpr_dashboard import services
 from gdpr_dashboard.models import (
-    AuditEvent,
     Backup,
     InventorySnapshot,
     PrivacyRequest,
@@ -23,7 +22,7 @@ from gdpr_dashboard.models import (
     SubProcessorChange,
     Suppression,
 )
-from stores.models import SupportGrant, User
+from stores.models import AuditEvent, SupportGrant, User
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from stores.models import Account, ApiKey, PlatformProduct, Store
+from stores.models import ApiKey, PlatformProduct, Store
 
 
 class SubProcessor(models.Model):
@@ -117,26 +117,6 @@ class Suppression(models.Model):
                 fields=["store", "identifier_kind", "digest"], name="suppression_unique_digest"
             )
         ]
-
-
-class AuditEvent(models.Model):
-    """Who did what: profile views, downloads, forgets, settings changes, staff access."""
-
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit_events")
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
-    actor_is_platform_staff = models.BooleanField(default=False)
-    action = models.CharField(max_length=50)
-    subject_kind = models.CharField(max_length=10, blank=True)
-    subject_row_id = models.BigIntegerField(null=True, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["account", "-created_at"], name="audit_account_recent_idx")]
 
 
 class InventorySnapshot(models.Model):

@@ -17,7 +17,6 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from gdpr_dashboard.models import (
-    AuditEvent,
     Backup,
     PrivacyRequest,
     RequestStatus,
@@ -25,7 +24,7 @@ from gdpr_dashboard.models import (
     SubProcessor,
     SubProcessorChange,
 )
-from stores.models import Account, Membership, Store, SupportGrant
+from stores.models import Account, AuditEvent, Membership, Store, SupportGrant
 
 REQUEST_LOG_DAYS = 90
 REQUEST_LOG_LIMIT = 200

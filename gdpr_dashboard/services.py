@@ -16,8 +16,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from gdpr_dashboard.audit import audit_record
 from gdpr_dashboard.models import SubProcessor, SubProcessorChange
+from stores.audit import audit_record
 from stores.models import Account, Membership, Role, Store, SupportGrant, User
 
 SUPPORT_GRANT_MAX_HOURS = 24

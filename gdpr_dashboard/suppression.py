@@ -60,7 +60,7 @@ def forgotten_on(*, store: Store, kind: str, digest: str) -> datetime | None:
     )
 
 
-# --- the rule, in one place (forget pipeline, issue 4) --------------------------------------
+# --- the rule, in one place (forget pipeline) --------------------------------------
 
 
 def suppression_blocks(forgotten_at: datetime | None, record_time: datetime | None) -> bool:

@@ -14,12 +14,13 @@ from django.views.decorators.http import require_POST
 from gdpr_dashboard import selectors, services
 from gdpr_dashboard.forms import SupportGrantForm
 from stores.access import get_account_for_user
-from stores.models import Account, Membership, Role, SupportGrant
+from stores.models import Account, Membership, SupportGrant
+from stores.roles import Capability
 
 
 def _owner_account(request: HttpRequest, account_slug: str) -> tuple[Account, Membership]:
     account, membership = get_account_for_user(request, account_slug)
-    if membership.role != Role.OWNER:
+    if not membership.can(Capability.MANAGE_SUPPORT_ACCESS):
         raise PermissionDenied("Only the account owner can manage support access.")
     return account, membership
 
@@ -33,7 +34,7 @@ def dashboard(request: HttpRequest, account_slug: str) -> HttpResponse:
     account, membership = get_account_for_user(request, account_slug)
     d = selectors.dashboard_for(account=account, membership=membership)
     context = {"d": d}
-    if membership.role == Role.OWNER:
+    if membership.can(Capability.MANAGE_SUPPORT_ACCESS):
         context["grant_form"] = _grant_form(d)
     return render(request, "gdpr_dashboard/dashboard.html", context)
 

@@ -8,7 +8,6 @@ answer never tells which slugs exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -16,18 +15,11 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from stores.models import Account, Membership, Role, Store, SupportGrant, User
-from stores.signals import support_access_used
+from stores.audit import audit_record
+from stores.models import Account, Membership, Store, SupportGrant, User
+from stores.roles import SUPPORT_GRANT_CAPABILITIES, Capability, role_can, roles_with
 
 LAST_STORE_SESSION_KEY = "last_store"
-
-
-class Need(IntEnum):
-    """What a page needs, in increasing order."""
-
-    DASHBOARD = 0  # any member, viewers included: no personal data
-    PERSONAL_DATA = 1  # analysts and up, platform staff with a live support grant
-    MANAGE = 2  # admins and owners: forget, settings, API keys
 
 
 @dataclass(frozen=True)
@@ -36,23 +28,27 @@ class StoreAccess:
     membership: Membership | None
     support_grant: SupportGrant | None
 
-    @property
-    def level(self) -> Need:
-        if self.membership is None:
-            return Need.PERSONAL_DATA if self.support_grant else Need.DASHBOARD
-        if self.membership.role in (Role.OWNER, Role.ADMIN):
-            return Need.MANAGE
-        if self.membership.role == Role.ANALYST:
-            return Need.PERSONAL_DATA
-        return Need.DASHBOARD
+    def can(self, capability: Capability) -> bool:
+        if self.membership is not None:
+            return role_can(self.membership.role, capability)
+        return self.support_grant is not None and capability in SUPPORT_GRANT_CAPABILITIES
 
+    # For templates, which cannot pass an argument.
     @property
     def can_read_personal_data(self) -> bool:
-        return self.level >= Need.PERSONAL_DATA
+        return self.can(Capability.READ_PERSONAL_DATA)
 
     @property
     def can_manage(self) -> bool:
-        return self.level >= Need.MANAGE
+        return self.can(Capability.MANAGE_STORE)
+
+    @property
+    def can_forget(self) -> bool:
+        return self.can(Capability.FORGET)
+
+    @property
+    def can_lift_suppressions(self) -> bool:
+        return self.can(Capability.LIFT_SUPPRESSION)
 
 
 def stores_visible_to(user: User) -> QuerySet[Store]:
@@ -105,7 +101,13 @@ def store_access_for(user: User, store: Store) -> StoreAccess | None:
     return StoreAccess(store=store, membership=membership, support_grant=grant)
 
 
-def get_store_for_user(request: HttpRequest, slug: str, *, need: Need) -> StoreAccess:
+def can(user: User, store: Store, capability: Capability) -> bool:
+    """May ``user`` do ``capability`` in ``store``? (membership, store limit, support grant)"""
+    access = store_access_for(user, store)
+    return access is not None and access.can(capability)
+
+
+def get_store_for_user(request: HttpRequest, slug: str, *, need: Capability) -> StoreAccess:
     """Fetch and authorise in one step, then switch the connection to the store's schema.
 
     Unknown store or no membership: 404.  Member without the needed role: 403.
@@ -114,16 +116,35 @@ def get_store_for_user(request: HttpRequest, slug: str, *, need: Need) -> StoreA
     access = store_access_for(request.user, store) if store else None
     if access is None:
         raise Http404("No such store.")
-    if access.level < need:
+    if not access.can(need):
         raise PermissionDenied("Your role does not allow this.")
     if access.membership is None and access.support_grant is not None:
-        # Every use of a support grant lands in the account's access log.
-        support_access_used.send(sender=StoreAccess, request=request, access=access)
+        _support_access_record(request, access)
     connection.set_tenant(store)
     request.store_access = access
     if request.session.get(LAST_STORE_SESSION_KEY) != store.slug:
         request.session[LAST_STORE_SESSION_KEY] = store.slug
     return access
+
+
+def _support_access_record(request: HttpRequest, access: StoreAccess) -> None:
+    """Every store page opened under a support grant lands in the account's access log.
+
+    The URL name, not the path: a profile path holds an e-mail or visitor id, and
+    the public schema keeps no identifiers.
+    """
+    match = getattr(request, "resolver_match", None)
+    audit_record(
+        action="support.access",
+        store=access.store,
+        actor=request.user,
+        detail={
+            "page": match.view_name if match else "",
+            "method": request.method,
+            "grant": access.support_grant.pk,
+            "reason": access.support_grant.reason,
+        },
+    )
 
 
 def get_account_for_user(request: HttpRequest, slug: str) -> tuple[Account, Membership | None]:
@@ -146,25 +167,23 @@ def last_store_for(request: HttpRequest) -> Store | None:
     return (visible.filter(slug=slug).first() if slug else None) or visible.first()
 
 
-READER_ROLES = (Role.OWNER, Role.ADMIN, Role.ANALYST)
-
-
 def stores_readable_by(user: User) -> QuerySet[Store]:
     """Stores whose shoppers' personal data the user may read (search scope), one query.
 
-    The same rule as ``StoreAccess.level >= Need.PERSONAL_DATA``: an analyst,
-    admin or owner membership (respecting store limits), or a live support grant.
+    The same rule as ``StoreAccess.can(Capability.READ_PERSONAL_DATA)`` in one query: a
+    membership whose role may read (respecting store limits), or a live support grant.
     """
+    readers = roles_with(Capability.READ_PERSONAL_DATA)
     if not user.is_authenticated or not user.is_active:
         return Store.objects.none()
     unlimited = Q(
         account__memberships__user=user,
         account__memberships__stores__isnull=True,
-        account__memberships__role__in=READER_ROLES,
+        account__memberships__role__in=readers,
     )
     limited = Q(
         limited_memberships__user=user,
-        limited_memberships__role__in=READER_ROLES,
+        limited_memberships__role__in=readers,
     )
     readable = unlimited | limited
     if user.is_staff:

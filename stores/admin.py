@@ -120,6 +120,7 @@ class StoreAdmin(admin.ModelAdmin):
             collect_emails=obj.collect_emails,
             crm_fields=obj.crm_fields or [],
             track_browsing=obj.track_browsing,
+            actor=request.user,
         )
         Store.objects.filter(pk=store.pk).update(
             retention_min_days=obj.retention_min_days, retention_max_days=obj.retention_max_days

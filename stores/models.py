@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
+
+from stores.roles import Capability, Role, role_can
 
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$",
@@ -129,13 +132,6 @@ class Domain(DomainMixin):
     """Required by django-tenants; stores are routed by path (/s/<slug>/), not host."""
 
 
-class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    ANALYST = "analyst", "Analyst"
-    VIEWER = "viewer", "Viewer"
-
-
 class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
@@ -154,13 +150,17 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.account} ({self.role})"
 
-    @property
-    def reads_personal_data(self) -> bool:
-        return self.role != Role.VIEWER
+    def can(self, capability: Capability) -> bool:
+        """What the role allows (``stores.access.can`` also checks the store limit)."""
+        return role_can(self.role, capability)
 
     @property
-    def manages_store(self) -> bool:
-        return self.role in (Role.OWNER, Role.ADMIN)
+    def reads_personal_data(self) -> bool:
+        return self.can(Capability.READ_PERSONAL_DATA)
+
+    @property
+    def manages_support_access(self) -> bool:
+        return self.can(Capability.MANAGE_SUPPORT_ACCESS)
 
 
 class ApiKey(models.Model):
@@ -214,3 +214,23 @@ class StoreNotice(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class AuditEvent(models.Model):
+    """Who did what: profile views, downloads, forgets, settings changes, staff access."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit_events")
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_is_platform_staff = models.BooleanField(default=False)
+    action = models.CharField(max_length=50)
+    subject_kind = models.CharField(max_length=10, blank=True)
+    subject_row_id = models.BigIntegerField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-created_at"], name="audit_account_recent_idx")]

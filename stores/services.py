@@ -1,4 +1,4 @@
-"""Writes to accounts, stores and staff.  Each function owns its transaction."""
+"""Writes to accounts, stores and staff.  Each function owns its transaction and audits."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 
+from stores.audit import audit_record
 from stores.models import (
     SLUG_VALIDATOR,
     Account,
@@ -49,6 +50,7 @@ def store_create(
     collect_emails: bool = False,
     crm_fields: Iterable[str] = (),
     track_browsing: bool = True,
+    actor: User | None = None,
 ) -> Store:
     """Create the store row and its schema (migrated); on any failure neither remains."""
     _validate_slug(slug, what="store")
@@ -78,13 +80,26 @@ def store_create(
         with transaction.atomic():
             Domain.objects.create(domain=f"{slug}.stores.local", tenant=store, is_primary=True)
             store.products.set(products)
+            audit_record(
+                action="store.created",
+                store=store,
+                actor=actor,
+                detail={"products": sorted(codes), "collect_emails": collect_emails},
+            )
     except Exception:
         store.delete(force_drop=True)
         raise
     return store
 
 
-def staff_add(*, account: Account, email: str, role: str, password: str | None) -> Membership:
+def staff_add(
+    *,
+    account: Account,
+    email: str,
+    role: str,
+    password: str | None,
+    actor: User | None = None,
+) -> Membership:
     """Add a staff member to an account (creating the user if new)."""
     if role not in Role.values:
         raise ValidationError(f"Unknown role {role!r}: use one of {', '.join(Role.values)}.")
@@ -99,7 +114,13 @@ def staff_add(*, account: Account, email: str, role: str, password: str | None) 
         elif password:
             user.set_password(password)
             user.save(update_fields=["password"])
-        membership, _ = Membership.objects.update_or_create(
+        membership, created = Membership.objects.update_or_create(
             user=user, account=account, defaults={"role": role}
+        )
+        audit_record(
+            action="staff.added" if created else "staff.role_changed",
+            account=account,
+            actor=actor,
+            detail={"membership": membership.pk, "role": role},
         )
     return membership

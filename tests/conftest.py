@@ -327,19 +327,28 @@ def browser_login(page, base_url: str, user: User) -> None:
     page.wait_for_url(f"{base_url}/")
 
 
-# --- store API (issue 5) -----------------------------------------------------------------
+# --- store API -----------------------------------------------------------------
 
 
 @pytest.fixture
 def api_key(store):
     """A fresh key pair of Acme Main: ``api_key.api_key.key``, ``api_key.private_key``."""
-    from customers.api_keys import api_key_create
+    from customers.api.keys import api_key_create
 
     return api_key_create(store=store, label="tests")
 
 
 @pytest.fixture
 def outlet_api_key(outlet):
-    from customers.api_keys import api_key_create
+    from customers.api.keys import api_key_create
 
     return api_key_create(store=outlet, label="tests")
+
+
+@pytest.fixture
+def shared_cache_down(settings):
+    """The shared cache (Redis: rate limit, inventory debounce) points where nothing listens."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "shared": {**settings.CACHES["shared"], "LOCATION": "redis://127.0.0.1:1/0"},
+    }

@@ -182,7 +182,7 @@ session[SESSION_KEY] = str(user.pk)
 session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
-from customers.api_keys import api_key_create
+from customers.api.keys import api_key_create
 issued = api_key_create(store=store, label="fault test")
 print(json.dumps({"store": store.slug, "store_id": store.pk, "schema": store.schema_name,
                   "session": session.session_key, "key": issued.api_key.key,

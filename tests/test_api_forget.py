@@ -73,8 +73,8 @@ def test_it_blocks_resent_old_data_after_a_forget_but_takes_new_activity(client,
     from django.db import connection
     from django.utils import timezone
 
-    from customers.forget import forget_execute
     from customers.models import Customer, PageView
+    from customers.privacy.forget import forget_execute
 
     old = int((timezone.now() - timedelta(hours=2)).timestamp())
     batch = {

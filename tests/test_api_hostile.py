@@ -11,7 +11,7 @@ import json
 import pytest
 from django.db import connection
 
-from customers.api_keys import api_key_revoke
+from customers.api.keys import api_key_revoke
 from customers.models import (
     Click,
     ContentView,
@@ -140,7 +140,7 @@ RAW_BODIES = [
 
 @pytest.fixture
 def keyring(api_key, outlet_api_key, store):
-    from customers.api_keys import api_key_create
+    from customers.api.keys import api_key_create
 
     revoked = api_key_create(store=store, label="revoked")
     api_key_revoke(api_key=revoked.api_key)

@@ -12,8 +12,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from customers.forget import forget_execute, forget_request_create
 from customers.models import Click, Customer, Order, OrderLine, Product, Visitor
+from customers.privacy.forget import forget_execute
+from customers.privacy.forget_requests import forget_request_create
 from gdpr_dashboard.models import PrivacyRequest, Suppression
 from stores.digests import identifier_digest
 from tests.factories import ClickFactory, VisitorFactory

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from customers.api_keys import api_key_create, api_key_revoke
+from customers.api.keys import api_key_create, api_key_revoke
 from customers.models import Customer, Order, OrderLine, Product, Visitor
 
 LONG = "x" * 10_000

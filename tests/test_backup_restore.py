@@ -17,19 +17,12 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from customers.backup import backup_create, backup_purge, file_sha256
 from customers.locks import LOCK_FORGET
 from customers.models import Customer, Order, PageView, Visitor
-from customers.restore import RestoreError, restore_store
-from gdpr_dashboard.models import (
-    AuditEvent,
-    Backup,
-    PrivacyRequest,
-    RequestKind,
-    RequestStatus,
-    RequestVia,
-)
-from stores.models import Store, StoreNotice
+from customers.retention.backup import backup_create, backup_purge, file_sha256
+from customers.retention.restore import RestoreError, restore_store
+from gdpr_dashboard.models import Backup, PrivacyRequest, RequestKind, RequestStatus, RequestVia
+from stores.models import AuditEvent, Store, StoreNotice
 from tests.conftest import BASE_DIR, database_url, wait_for
 from tests.factories import (
     ClickFactory,
@@ -63,8 +56,8 @@ TABLES = [
 
 @pytest.fixture
 def forget_service():
-    """The forget pipeline's service (customers.forget), the same the restore replays through."""
-    from customers.forget import forget_execute
+    """The forget service, the same the restore replays through."""
+    from customers.privacy.forget import forget_execute
 
     return forget_execute
 
@@ -262,7 +255,7 @@ def test_a_forget_done_while_the_restore_runs_is_replayed_before_the_swap(
     committed_store, backup_dir, forget_service, monkeypatch
 ):
     """A worker forgets someone after the backup is loaded into the scratch schema."""
-    from customers import restore
+    from customers.retention import restore
 
     rows = fill(committed_store)
     backup = backup_create(store=committed_store)
@@ -300,7 +293,7 @@ def test_a_forget_that_starts_during_the_swap_waits_and_runs_on_the_restored_sto
 ):
     """The restore has read the forgets to replay; a new one must not run on the old schema
     (its effect would be swapped away): it waits for the swap, then runs on the restored one."""
-    from customers import restore
+    from customers.retention import restore
 
     rows = fill(committed_store)
     backup = backup_create(store=committed_store)
@@ -398,7 +391,7 @@ def test_the_nightly_purge_drops_schemas_left_by_killed_restores(committed_store
     """They hold a backup's data (forgotten people too): gone by the next night, unless a
     restore of that store is running right now."""
     from customers.locks import LOCK_RESTORE
-    from customers.restore import _scratch_prefix
+    from customers.retention.restore import _scratch_prefix
     from customers.tasks import backup_purge
 
     leftover = f"{_scratch_prefix(committed_store)}0badf00d"
@@ -456,33 +449,11 @@ def test_a_bad_backup_file_leaves_the_live_store_untouched(committed_store, back
         call_command("restore_store", committed_store.slug, str(backup.pk), stderr=err)
 
 
-def test_without_the_forget_service_a_restore_that_must_replay_is_refused(
-    committed_store, backup_dir, monkeypatch
-):
-    from customers import restore
-
-    rows = fill(committed_store)
-    backup = backup_create(store=committed_store)
-    later = forget_request(committed_store, rows["person"], rows["person_visitors"])
-    PrivacyRequest.objects.filter(pk=later.pk).update(
-        status=RequestStatus.DONE, done_at=timezone.now()
-    )
-    with tenant_context(committed_store):
-        VisitorFactory(visitor_ref="only-in-the-live-store")
-    live = snapshot(committed_store)
-    monkeypatch.setattr(restore, "_forget_service", lambda: None)
-    with pytest.raises(RestoreError, match="1 forget requests must be replayed"):
-        restore_store(store=committed_store, backup=backup)
-    assert snapshot(committed_store) == live
-    assert schemas_like(committed_store.schema_name) == [committed_store.schema_name]
-    assert not PrivacyRequest.objects.filter(store=committed_store, via=RequestVia.REPLAY).exists()
-
-
 def test_a_replay_that_fails_stops_the_restore_before_the_swap(
     committed_store, backup_dir, monkeypatch
 ):
     """The forgotten person must never go live: no swap unless every replay succeeded."""
-    from customers import restore
+    from customers.retention import restore
 
     rows = fill(committed_store)
     backup = backup_create(store=committed_store)
@@ -497,7 +468,7 @@ def test_a_replay_that_fails_stops_the_restore_before_the_swap(
     def broken(*, request, schema):
         raise RuntimeError("worker lost")
 
-    monkeypatch.setattr(restore, "_forget_service", lambda: broken)
+    monkeypatch.setattr(restore, "forget_execute", broken)
     with pytest.raises(RestoreError, match=rf"replaying forget request {later.pk} failed"):
         restore_store(store=committed_store, backup=backup)
     assert snapshot(committed_store) == live
@@ -512,7 +483,7 @@ def test_a_backup_older_than_a_migration_is_migrated_before_it_goes_live(
     committed_store, backup_dir
 ):
     schema = committed_store.schema_name
-    latest = ("stores", "0003_store_notice_and_retention_bounds")
+    latest = ("stores", "0004_auditevent")
     with connection.cursor() as cursor:
         # As if the backup had been taken before this migration existed.
         cursor.execute(
@@ -530,7 +501,7 @@ def test_a_backup_older_than_a_migration_is_migrated_before_it_goes_live(
 
 def test_a_failed_load_drops_the_scratch_schema(committed_store, backup_dir, monkeypatch):
     """psql fails half-way (here: a table that cannot be created): nothing is left over."""
-    from customers import restore
+    from customers.retention import restore
 
     fill(committed_store)
     backup = backup_create(store=committed_store)

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from customers.profile_views import CUSTOMERS_PER_PAGE
+from customers.privacy.profile_views import CUSTOMERS_PER_PAGE
 from tests.conftest import login
 from tests.factories import CustomerFactory, OrderFactory
 

@@ -95,8 +95,7 @@ def test_it_lets_platform_staff_read_under_a_live_grant_and_logs_it(client, sam,
 
     from django.utils import timezone
 
-    from gdpr_dashboard.models import AuditEvent
-    from stores.models import SupportGrant
+    from stores.models import AuditEvent, SupportGrant
 
     SupportGrant.objects.create(
         store=store,

@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 
-from customers.search import _customer_branches, _visitor_branches
-from gdpr_dashboard.models import AuditEvent
+from customers.console.search import _customer_branches, _visitor_branches
+from stores.models import AuditEvent
 from tests.conftest import login
 from tests.factories import CustomerFactory, VisitorFactory
 

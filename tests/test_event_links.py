@@ -11,11 +11,12 @@ from django.db import connection, connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from customers import ingest
-from customers.expiry import retention_expire
-from customers.forget import forget_execute, forget_request_create
-from customers.ingest_schemas import ClickEvent, PageEvent, SaleEvent
+from customers.ingest.events import events_ingest
+from customers.ingest.schemas import ClickEvent, PageEvent, SaleEvent
 from customers.models import Click, ContentView, Order, PageView, Visitor
+from customers.privacy.forget import forget_execute
+from customers.privacy.forget_requests import forget_request_create
+from customers.retention.expiry import retention_expire
 from tests.factories import ClickFactory, PageViewFactory, VisitorFactory
 
 LINKED = (PageView, ContentView, Click, Order)
@@ -75,7 +76,7 @@ def test_forget_and_expiry_leave_nothing_pointing_nowhere(store):
             time=now,
         ),
     ]
-    ingest.events_ingest(store=store, events=events)
+    events_ingest(store=store, events=events)
     request = forget_request_create(store=store, kind="customer", value="c-1", via="cli")
     forget_execute(request=request)
     retention_expire(store=store, now=now)
@@ -91,7 +92,7 @@ def test_ingestion_racing_a_forget_of_the_same_visitor_leaves_no_dangling_event(
     """Clicks for one visitor keep arriving while that visitor is forgotten: each either
     went with the visitor or belongs to a new visitor row made after the forget."""
     store = committed_store
-    ingest.events_ingest(
+    events_ingest(
         store=store,
         events=[ClickEvent(kind="click", visitor="v-race", product="p", time=timezone.now())],
     )
@@ -101,7 +102,7 @@ def test_ingestion_racing_a_forget_of_the_same_visitor_leaves_no_dangling_event(
     def keep_clicking():
         try:
             while not stop.is_set():
-                ingest.events_ingest(
+                events_ingest(
                     store=store,
                     events=[
                         ClickEvent(kind="click", visitor="v-race", product="p", time=timezone.now())
@@ -128,11 +129,11 @@ def test_ingestion_racing_a_forget_of_the_same_visitor_leaves_no_dangling_event(
 
 def test_an_old_event_synced_between_the_expiry_steps_goes_with_its_visitor(committed_store):
     """Step 2 looks for a visitor's events only above the ids step 1 was sure to see
-    (customers.expiry._settled_ids): one written in between must still go."""
+    (customers.retention.expiry._settled_ids): one written in between must still go."""
     store = committed_store
     now = timezone.now()
     old = now - timedelta(days=400)
-    ingest.events_ingest(
+    events_ingest(
         store=store, events=[ClickEvent(kind="click", visitor="v-late", product="p", time=old)]
     )
     late = []
@@ -140,7 +141,7 @@ def test_an_old_event_synced_between_the_expiry_steps_goes_with_its_visitor(comm
     def progress(step, done, total):
         if step == "visitors" and not late:  # step 1 is over, step 2 not begun
             late.append(
-                ingest.events_ingest(
+                events_ingest(
                     store=store,
                     events=[
                         PageEvent(

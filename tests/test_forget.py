@@ -6,18 +6,19 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from customers.forget import (
+from clerkgdpr.celery import app as celery_app
+from customers.models import Customer, Order, Visitor
+from customers.privacy.forget import forget_execute, forget_request_replay
+from customers.privacy.forget_requests import (
     ForgetError,
-    forget_execute,
     forget_request_create,
-    forget_request_replay,
     forget_requests_create_bulk,
 )
-from customers.models import Customer, Order, Visitor
-from customers.subjects import InvalidIdentifier
-from gdpr_dashboard.models import AuditEvent, PrivacyRequest, Suppression
+from customers.privacy.subjects import InvalidIdentifier
+from gdpr_dashboard.models import PrivacyRequest, Suppression
 from gdpr_dashboard.suppression import forgotten_on
 from stores.digests import identifier_digest
+from stores.models import AuditEvent
 from tests.factories import CustomerFactory, PageViewFactory, VisitorFactory
 from tests.forget_helpers import (
     find_anywhere,
@@ -211,13 +212,14 @@ def test_it_writes_the_ledger_and_audit_without_identifiers(store, alice):
 def test_it_queues_the_job_on_commit(store, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
     monkeypatch.setattr(
-        "customers.tasks.forget_run.apply_async",
-        lambda args, **kw: sent.append((tuple(args), connection.schema_name)),
+        celery_app,
+        "send_task",
+        lambda name, args, **kw: sent.append((name, tuple(args), connection.schema_name)),
     )
     with django_capture_on_commit_callbacks(execute=True):
         request = forget_request_create(store=store, kind="visitor", value="v-1", via="ui")
         assert sent == []  # nothing leaves before the row is committed
-    assert sent == [((store.pk, request.pk), store.schema_name)]
+    assert sent == [("customers.tasks.forget_run", (store.pk, request.pk), store.schema_name)]
     request.refresh_from_db()
     assert request.status == "queued" and request.queued_at is not None
 
@@ -228,7 +230,7 @@ def test_it_keeps_the_request_received_when_the_broker_is_down(
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr("customers.tasks.forget_run.apply_async", broker_down)
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         request = forget_request_create(store=store, kind="visitor", value="v-1", via="ui")
     request.refresh_from_db()
@@ -290,8 +292,8 @@ def test_other_customers_sharing_nothing_are_untouched(store):
 def test_many_requests_run_each_in_its_own_savepoint(store, monkeypatch):
     from django.db import DatabaseError
 
-    import customers.forget as forget_module
-    from customers.forget import forget_execute_many
+    import customers.privacy.forget as forget_module
+    from customers.privacy.forget import forget_execute_many
 
     with tenant_context(store):
         people = [make_person(tag) for tag in ("ann", "ben", "cat")]
@@ -328,14 +330,19 @@ def test_a_bulk_call_travels_as_one_batch_message(
 ):
     sent = []
     monkeypatch.setattr(
-        "customers.tasks.forget_run_batch.apply_async",
-        lambda args, **kw: sent.append((args[0], list(args[1]), connection.schema_name)),
+        celery_app,
+        "send_task",
+        lambda name, args, **kw: sent.append(
+            (name, args[0], list(args[1]), connection.schema_name)
+        ),
     )
     with django_capture_on_commit_callbacks(execute=True):
         requests = forget_requests_create_bulk(
             store=store, subjects=[("visitor", f"v-{i}") for i in range(5)], via="api"
         )
-    assert sent == [(store.pk, [r.pk for r in requests], store.schema_name)]
+    assert sent == [
+        ("customers.tasks.forget_run_batch", store.pk, [r.pk for r in requests], store.schema_name)
+    ]
     assert set(PrivacyRequest.objects.filter(store=store).values_list("status", flat=True)) == {
         "queued"
     }
@@ -343,7 +350,7 @@ def test_a_bulk_call_travels_as_one_batch_message(
 
 def test_a_forget_that_deleted_something_asks_for_an_inventory_recount(store, monkeypatch):
     asked = []
-    monkeypatch.setattr("customers.tasks.inventory_refresh_soon", lambda s: asked.append(s.pk))
+    monkeypatch.setattr("customers.jobs.inventory_refresh_soon", lambda s: asked.append(s.pk))
     with tenant_context(store):
         jane = make_person("jane")
     forget_execute(
@@ -361,11 +368,11 @@ def test_the_sweeper_requeues_stuck_requests_once(store, monkeypatch):
 
     from django.utils import timezone
 
-    from customers.forget import forget_requests_sweep
+    from customers.privacy.forget_requests import forget_requests_sweep
 
     sent = []
     monkeypatch.setattr(
-        "customers.forget.forget_requests_enqueue",
+        "customers.privacy.forget_requests.forget_requests_enqueue",
         lambda *, store, request_ids: sent.append(list(request_ids)) or len(request_ids),
     )
     old = timezone.now() - timedelta(minutes=10)

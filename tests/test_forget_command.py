@@ -35,6 +35,6 @@ def test_it_needs_exactly_one_identifier(db):
 
 
 def test_waiting_without_a_worker_times_out_with_a_clear_message(store, monkeypatch):
-    monkeypatch.setattr("customers.forget.forget_requests_enqueue", lambda **kw: 0)
+    monkeypatch.setattr("customers.privacy.forget_requests.forget_requests_enqueue", lambda **kw: 0)
     with pytest.raises(CommandError, match="still received"):
         call_command("forget", store.slug, visitor="v-1", wait=True, timeout=0.3)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.urls import reverse
 from django_tenants.utils import tenant_context
 
-from customers.forget import forget_execute, forget_request_create
-from gdpr_dashboard.models import AuditEvent, PrivacyRequest, Suppression
+from customers.privacy.forget import forget_execute
+from customers.privacy.forget_requests import forget_request_create
+from gdpr_dashboard.models import PrivacyRequest, Suppression
+from stores.models import AuditEvent
 from tests.conftest import login
 from tests.forget_helpers import make_person
 

@@ -16,13 +16,14 @@ from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
 from clerkgdpr.processes import worker_args
-from customers.forget import (
-    FORGET_LOCK_NAMESPACE,
-    forget_execute,
+from customers.locks import LOCK_FORGET
+from customers.privacy.forget import forget_execute
+from customers.privacy.forget_requests import (
     forget_request_create,
     forget_requests_sweep,
 )
-from gdpr_dashboard.models import AuditEvent, PrivacyRequest, Suppression
+from gdpr_dashboard.models import PrivacyRequest, Suppression
+from stores.models import AuditEvent
 from tests.conftest import BASE_DIR, database_url, wait_for
 from tests.forget_helpers import (
     find_anywhere,
@@ -152,7 +153,7 @@ def test_a_worker_killed_mid_job_loses_nothing(committed_store, tmp_path):
     env = {**os.environ, "DATABASE_URL": database_url()}
     # Hold the store's forget lock from outside, so the job stops inside its transaction.
     blocker = psycopg.connect(database_url(), autocommit=True)
-    blocker.execute("SELECT pg_advisory_lock(%s, %s)", [FORGET_LOCK_NAMESPACE, committed_store.pk])
+    blocker.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_FORGET, committed_store.pk])
     first = start_celery(worker_args(), env=env, log_path=tmp_path / "worker1.log")
     second = None
     try:
@@ -162,9 +163,7 @@ def test_a_worker_killed_mid_job_loses_nothing(committed_store, tmp_path):
         wait_for(lambda: _status(request.pk) == "running")
         time.sleep(0.5)  # the job is now blocked on the lock, its ledger row locked
         kill_tree(first, signal.SIGKILL)
-        blocker.execute(
-            "SELECT pg_advisory_unlock(%s, %s)", [FORGET_LOCK_NAMESPACE, committed_store.pk]
-        )
+        blocker.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_FORGET, committed_store.pk])
         assert _status(request.pk) == "running"
         with tenant_context(committed_store):
             assert order_totals() == totals  # the killed transaction changed nothing
@@ -205,7 +204,7 @@ def test_the_sweeper_skips_a_job_that_is_alive_and_a_second_sweep_waits(committe
 
 
 def test_a_bulk_request_completes_through_a_real_worker(committed_store, celery_worker_process):
-    from customers.forget import forget_requests_create_bulk
+    from customers.privacy.forget_requests import forget_requests_create_bulk
 
     with tenant_context(committed_store):
         people = [make_person(f"p{i}", events_per_visitor=1, visitors=1) for i in range(20)]

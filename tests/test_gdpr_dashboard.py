@@ -8,18 +8,17 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from customers.inventory import inventory_refresh
 from customers.models import Customer
-from customers.services import inventory_refresh
 from gdpr_dashboard.bulk_stores import dashboard_stores_create
 from gdpr_dashboard.models import (
-    AuditEvent,
     Backup,
     InventorySnapshot,
     PrivacyRequest,
     RetentionRun,
     SubProcessor,
 )
-from stores.models import Account, Membership, PlatformProduct, Role, Store
+from stores.models import Account, AuditEvent, Membership, PlatformProduct, Role, Store
 from tests.conftest import login
 from tests.factories import (
     ClickFactory,

@@ -3,7 +3,7 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from customers.services import inventory_refresh
+from customers.inventory import inventory_refresh
 from tests.conftest import browser_login
 from tests.factories import ClickFactory, CustomerFactory, VisitorFactory
 

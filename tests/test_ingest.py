@@ -6,8 +6,11 @@ import pytest
 from django.db import connection
 from pydantic import TypeAdapter, ValidationError
 
-from customers import ingest
-from customers.ingest_schemas import CustomerIn, Event, OrderIn, ProductIn
+from customers.ingest.crm import customers_sync
+from customers.ingest.events import events_ingest
+from customers.ingest.orders import orders_sync
+from customers.ingest.products import products_sync
+from customers.ingest.schemas import CustomerIn, Event, OrderIn, ProductIn
 from customers.models import Click, ContentView, Customer, Order, PageView, Product, Visitor
 from gdpr_dashboard.models import Suppression
 from stores.digests import identifier_digest
@@ -34,7 +37,7 @@ def suppress(store, kind, value, when):
 
 
 def test_it_creates_visitors_on_demand_and_counts_visits(store):
-    result = ingest.events_ingest(
+    result = events_ingest(
         store=store,
         events=events(
             {"kind": "page", "visitor": "v1", "url": "/a", "time": at(0)},
@@ -57,13 +60,13 @@ def test_it_creates_visitors_on_demand_and_counts_visits(store):
 
 
 def test_it_continues_a_visit_across_batches(store):
-    ingest.events_ingest(
+    events_ingest(
         store=store, events=events({"kind": "page", "visitor": "v2", "url": "/", "time": at(0)})
     )
-    ingest.events_ingest(
+    events_ingest(
         store=store, events=events({"kind": "page", "visitor": "v2", "url": "/", "time": at(20)})
     )
-    ingest.events_ingest(
+    events_ingest(
         store=store, events=events({"kind": "page", "visitor": "v2", "url": "/", "time": at(60)})
     )
     connection.set_tenant(store)
@@ -72,7 +75,7 @@ def test_it_continues_a_visit_across_batches(store):
 
 
 def test_it_links_a_logged_in_visitor_and_an_email(store):
-    ingest.events_ingest(
+    events_ingest(
         store=store,
         events=events(
             {"kind": "page", "visitor": "v3", "url": "/", "customer": "C-1", "time": at(0)},
@@ -87,7 +90,7 @@ def test_it_links_a_logged_in_visitor_and_an_email(store):
 
 
 def test_it_stores_no_email_where_the_store_does_not_collect_them(outlet):
-    result = ingest.events_ingest(
+    result = events_ingest(
         store=outlet,
         events=events({"kind": "email", "visitor": "v4", "email": "a@b.example", "time": at(0)}),
     )
@@ -98,7 +101,7 @@ def test_it_stores_no_email_where_the_store_does_not_collect_them(outlet):
 
 def test_it_keeps_no_browsing_when_tracking_is_off(store):
     store.track_browsing = False
-    result = ingest.events_ingest(
+    result = events_ingest(
         store=store,
         events=events(
             {"kind": "page", "visitor": "v5", "url": "/", "time": at(0)},
@@ -113,7 +116,7 @@ def test_it_keeps_no_browsing_when_tracking_is_off(store):
 
 def test_it_drops_suppressed_activity_from_before_the_forget_only(store):
     suppress(store, "visitor", "gone", T0 + timedelta(minutes=30))
-    result = ingest.events_ingest(
+    result = events_ingest(
         store=store,
         events=events(
             {"kind": "page", "visitor": "gone", "url": "/old", "time": at(10)},
@@ -129,7 +132,7 @@ def test_it_drops_suppressed_activity_from_before_the_forget_only(store):
 
 def test_it_blocks_resync_of_a_forgotten_customer(store):
     suppress(store, "email", "old@example.com", T0)
-    result = ingest.customers_sync(
+    result = customers_sync(
         store=store,
         customers=[
             CustomerIn(id="C-9", email="old@example.com", name="Old"),
@@ -145,7 +148,7 @@ def test_it_blocks_resync_of_a_forgotten_customer(store):
 
 
 def test_it_drops_emails_and_attributes_the_outlet_does_not_collect(outlet):
-    ingest.customers_sync(
+    customers_sync(
         store=outlet, customers=[CustomerIn(id="C-1", email="x@example.com", city="Aarhus")]
     )
     connection.set_tenant(outlet)
@@ -155,18 +158,16 @@ def test_it_drops_emails_and_attributes_the_outlet_does_not_collect(outlet):
 
 
 def test_it_patches_customers_by_merging_attributes(store):
-    ingest.customers_sync(store=store, customers=[CustomerIn(id="C-1", name="Ann", age=30)])
-    ingest.customers_sync(
-        store=store, customers=[CustomerIn(id="C-1", city="Berlin")], partial=True
-    )
+    customers_sync(store=store, customers=[CustomerIn(id="C-1", name="Ann", age=30)])
+    customers_sync(store=store, customers=[CustomerIn(id="C-1", city="Berlin")], partial=True)
     connection.set_tenant(store)
     c = Customer.objects.get()
     assert (c.name, c.attributes) == ("Ann", {"age": 30, "city": "Berlin"})
 
 
 def test_it_syncs_orders_with_lines_and_catalogue_prices(store):
-    ingest.products_sync(store=store, products=[ProductIn(id=7, name="Mug", price="9.50")])
-    ingest.orders_sync(
+    products_sync(store=store, products=[ProductIn(id=7, name="Mug", price="9.50")])
+    orders_sync(
         store=store,
         orders=[
             OrderIn(
@@ -179,9 +180,7 @@ def test_it_syncs_orders_with_lines_and_catalogue_prices(store):
         ],
     )
     # re-sync replaces the lines instead of adding to them
-    ingest.orders_sync(
-        store=store, orders=[OrderIn(id="O-1", customer="C-1", products=[7], time=at(0))]
-    )
+    orders_sync(store=store, orders=[OrderIn(id="O-1", customer="C-1", products=[7], time=at(0))])
     connection.set_tenant(store)
     order = Order.objects.get()
     assert order.total == 9.5 and order.lines.count() == 1
@@ -212,10 +211,10 @@ def test_it_refuses_invalid_events(bad):
 
 
 def test_it_adds_no_visit_for_a_batch_older_than_the_last_activity(store):
-    ingest.events_ingest(
+    events_ingest(
         store=store, events=events({"kind": "page", "visitor": "v6", "url": "/", "time": at(600)})
     )
-    ingest.events_ingest(
+    events_ingest(
         store=store,
         events=events(
             {"kind": "page", "visitor": "v6", "url": "/", "time": at(0)},

@@ -34,14 +34,14 @@ def test_it_shows_how_long_each_visitor_is_kept_on_the_customer_profile(client, 
 
 
 def test_pages_across_several_visitors_are_exactly_newest_first(in_store):
-    """Each page reads only each visitor's newest rows (customers.export._newest_per_visitor);
+    """Each page reads only each visitor's newest rows (``export._newest_per_visitor``);
     every page must still be the slice of the whole list sorted newest first."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from customers import export
-    from customers.subjects import resolve_subject
+    from customers.privacy import export
+    from customers.privacy.subjects import resolve_subject
     from tests.factories import ClickFactory, VisitorFactory
 
     customer = CustomerFactory(email="many@example.com")

@@ -10,12 +10,12 @@ from django.db import connection, connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from customers.expiry import retention_expire
+from customers.inventory import store_counts
 from customers.models import Click, ContentView, Customer, Order, PageView, Visitor
-from customers.selectors import store_counts
+from customers.retention.expiry import retention_expire
 from customers.tasks import retention_expire_all
-from gdpr_dashboard.models import AuditEvent, RetentionRun
-from stores.models import Store
+from gdpr_dashboard.models import RetentionRun
+from stores.models import AuditEvent, Store
 from tests.conftest import wait_for
 from tests.factories import (
     ClickFactory,
@@ -247,7 +247,7 @@ def test_a_failing_run_reports_its_own_error_and_leaves_the_connection_clean(
     keeps neither the cut-off table nor the no-parallel settings for its next task."""
     from django.db import DataError, transaction
 
-    import customers.expiry
+    import customers.retention.expiry
 
     def failing_step(model, progress, kind):
         with transaction.atomic(), connection.cursor() as cursor:
@@ -255,7 +255,7 @@ def test_a_failing_run_reports_its_own_error_and_leaves_the_connection_clean(
 
     with tenant_context(committed_store):
         make_shoppers(timezone.now())
-    monkeypatch.setattr(customers.expiry, "_expire_old_events", failing_step)
+    monkeypatch.setattr(customers.retention.expiry, "_expire_old_events", failing_step)
     with pytest.raises(DataError, match="division by zero"):
         retention_expire(store=committed_store)
     with connection.cursor() as cursor:

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from customers.retention import expires_at_sql, kept_days, kept_days_sql
-from customers.selectors import visitor_retention, visitors_with_retention
+from customers.retention.policy import expires_at_sql, kept_days, kept_days_sql
+from customers.retention.selectors import visitor_retention, visitors_with_retention
 from tests.factories import VisitorFactory
 
 HOUR = 3600

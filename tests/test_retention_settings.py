@@ -4,9 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from customers.services import store_retention_update
-from gdpr_dashboard.models import AuditEvent
-from stores.models import Store
+from customers.retention.services import store_retention_update
+from stores.models import AuditEvent, Store
 from tests.conftest import login
 
 URL = "/s/acme-main/settings/retention/"

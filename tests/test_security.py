@@ -17,9 +17,9 @@ from django.db import connection
 from django.test import Client
 
 from clerkgdpr.settings import BASE_DIR
-from customers.export import stream_document
-from customers.subjects import resolve_subject
-from gdpr_dashboard.audit import audit_record
+from customers.privacy.export import stream_document
+from customers.privacy.subjects import resolve_subject
+from stores.audit import audit_record
 from stores.digests import identifier_digest
 from tests.conftest import PASSWORD
 from tests.factories import ClickFactory, CustomerFactory, OrderFactory, VisitorFactory
@@ -220,9 +220,10 @@ def test_no_personal_data_in_logs_while_reading_and_exporting_a_subject(
         response = client.get(path, follow=True)
         assert response.status_code in (200, 404), path
     # And the forget of that person, through the console and the job.
-    from customers.forget import forget_execute, forget_request_create
+    from customers.privacy.forget import forget_execute
+    from customers.privacy.forget_requests import forget_request_create
 
-    with mock.patch("customers.forget.forget_requests_enqueue"):
+    with mock.patch("customers.privacy.forget_requests.forget_requests_enqueue"):
         request = forget_request_create(
             store=store, kind="email", value="log.probe@example.com", via="ui", actor=alice
         )

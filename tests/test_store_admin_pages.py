@@ -5,9 +5,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from customers.api_keys import api_key_create, private_key_hash
-from gdpr_dashboard.models import AuditEvent
-from stores.models import ApiKey, Store
+from customers.api.keys import api_key_create, private_key_hash
+from stores.models import ApiKey, AuditEvent, Store
 from tests.conftest import login
 
 

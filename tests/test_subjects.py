@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from customers.export import document
-from customers.subjects import InvalidIdentifier, resolve_subject
+from customers.privacy.export import document
+from customers.privacy.subjects import InvalidIdentifier, resolve_subject
 from tests.factories import (
     ClickFactory,
     CustomerFactory,

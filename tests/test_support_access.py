@@ -8,9 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from gdpr_dashboard.models import AuditEvent
 from gdpr_dashboard.services import support_grant_create
-from stores.models import SupportGrant
+from stores.models import AuditEvent, SupportGrant
 from tests.conftest import login
 
 

@@ -5,9 +5,10 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 
-from customers.demo_data import Volume, seed_store
-from customers.forget import forget_execute, forget_request_create
+from customers.demo import Volume, seed_store
 from customers.models import Customer, Order
+from customers.privacy.forget import forget_execute
+from customers.privacy.forget_requests import forget_request_create
 from gdpr_dashboard.models import Suppression
 from gdpr_dashboard.suppression import SuppressionFilter, suppression_blocks
 from stores.digests import identifier_digest

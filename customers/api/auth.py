@@ -9,11 +9,11 @@ import time
 
 import redis
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connection
 
-from clerkgdpr.redis_client import redis_client
 from customers.api.errors import ApiError
-from customers.api_keys import api_key_used, private_key_matches
+from customers.api.keys import api_key_used, private_key_matches
 from stores.models import Account, ApiKey, Store
 
 log = logging.getLogger("clerkgdpr.api")
@@ -123,15 +123,11 @@ def _key_query() -> tuple[str, list]:
     return sql, parts
 
 
-# --- rate limit: a fixed window per key in Redis -------------------------------------
+# --- rate limit: a fixed window per key in the shared cache (Redis) --------------------
 
 _down_until = 0.0
 # After a Redis failure, skip the check this long instead of waiting on every call.
 REDIS_RETRY_AFTER = 5.0
-
-
-def _redis() -> redis.Redis:
-    return redis_client(timeout=0.25)
 
 
 def rate_limit(api_key: ApiKey) -> None:
@@ -145,15 +141,16 @@ def rate_limit(api_key: ApiKey) -> None:
     if now < _down_until:
         return
     slot = int(now // window)
-    name = f"{settings.CELERY_KEY_PREFIX}:ratelimit:{api_key.pk}:{slot}"
+    name = f"ratelimit:{api_key.pk}:{slot}"
+    shared = caches["shared"]
     try:
-        pipe = _redis().pipeline(transaction=False)
-        pipe.incr(name)
-        pipe.expire(name, window + 1)
-        count, _ = pipe.execute()
+        shared.add(name, 0, timeout=window + 1)
+        count = shared.incr(name)
     except redis.RedisError as exc:
         _down_until = now + REDIS_RETRY_AFTER
         log.warning("rate limit not checked, Redis unavailable: %s", type(exc).__name__)
+        return
+    except ValueError:  # the key expired between the two calls: a new window has begun
         return
     if count > limit:
         retry_after = max(1, math.ceil((slot + 1) * window - now))

@@ -8,9 +8,13 @@ from collections.abc import Iterator
 from django.db import connection
 
 from customers.api.errors import ApiError
-from customers.forget import ForgetError, forget_request_create, forget_requests_create_bulk
 from customers.models import Click, ContentView, PageView
-from customers.subjects import (
+from customers.privacy.forget_requests import (
+    ForgetError,
+    forget_request_create,
+    forget_requests_create_bulk,
+)
+from customers.privacy.subjects import (
     SUBJECT_KINDS,
     InvalidIdentifier,
     Subject,

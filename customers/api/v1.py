@@ -23,11 +23,12 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import Field, ValidationError
 
-from customers import export, ingest
 from customers.api.auth import authenticate
 from customers.api.errors import ApiError, error_response, from_validation_error, invalid_arguments
 from customers.api.privacy import forget_many, one_identifier, subject_for
-from customers.ingest_schemas import (
+from customers.ingest import crm, orders, products
+from customers.ingest.events import events_ingest
+from customers.ingest.schemas import (
     MAX_BATCH,
     CustomerRefsIn,
     CustomersIn,
@@ -37,6 +38,7 @@ from customers.ingest_schemas import (
     ProductRefsIn,
     ProductsIn,
 )
+from customers.privacy import export
 from gdpr_dashboard.models import PrivacyRequest
 from stores.models import ApiKey
 
@@ -259,7 +261,7 @@ def events(request, body: EventBatch):
     name a forgotten subject with a time before the forget are not errors:
     they are counted in ``dropped``.
     """
-    result = ingest.events_ingest(store=request.auth.store, events=body.events)
+    result = events_ingest(store=request.auth.store, events=body.events)
     return result.as_dict()
 
 
@@ -280,7 +282,7 @@ def customers_sync(request, body: CustomersIn):
     who was forgotten is dropped (``suppressed``) unless the record sends a
     ``time`` after the forget.
     """
-    return ingest.customers_sync(store=request.auth.store, customers=body.customers).as_dict()
+    return crm.customers_sync(store=request.auth.store, customers=body.customers).as_dict()
 
 
 @api.delete(
@@ -296,7 +298,7 @@ def customers_delete(request, body: CustomerRefsIn):
     This is not a forget: nothing is suppressed and the customer may be synced
     again. To erase a person, use ``POST /privacy/forget``.
     """
-    return ingest.customers_delete(store=request.auth.store, refs=body.customers).as_dict()
+    return crm.customers_delete(store=request.auth.store, refs=body.customers).as_dict()
 
 
 @api.post(
@@ -313,7 +315,7 @@ def orders_sync(request, body: OrdersIn):
     out, and the links of an order that names a forgotten subject with a time
     before the forget are left out (``suppressed_links``), as a forget leaves it.
     """
-    return ingest.orders_sync(store=request.auth.store, orders=body.orders).as_dict()
+    return orders.orders_sync(store=request.auth.store, orders=body.orders).as_dict()
 
 
 @api.delete(
@@ -322,7 +324,7 @@ def orders_sync(request, body: OrdersIn):
     summary="Delete 1 to 1,000 orders (and their lines) by id",
 )
 def orders_delete(request, body: OrderRefsIn):
-    return ingest.orders_delete(store=request.auth.store, refs=body.orders).as_dict()
+    return orders.orders_delete(store=request.auth.store, refs=body.orders).as_dict()
 
 
 @api.post(
@@ -331,7 +333,7 @@ def orders_delete(request, body: OrderRefsIn):
     summary="Create or replace 1 to 1,000 catalogue products",
 )
 def products_sync(request, body: ProductsIn):
-    return ingest.products_sync(store=request.auth.store, products=body.products).as_dict()
+    return products.products_sync(store=request.auth.store, products=body.products).as_dict()
 
 
 @api.delete(
@@ -340,4 +342,4 @@ def products_sync(request, body: ProductsIn):
     summary="Delete 1 to 1,000 catalogue products by id",
 )
 def products_delete(request, body: ProductRefsIn):
-    return ingest.products_delete(store=request.auth.store, refs=body.products).as_dict()
+    return products.products_delete(store=request.auth.store, refs=body.products).as_dict()

@@ -19,11 +19,15 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import TypeAdapter, ValidationError
 
-from customers import ingest
 from customers.api.auth import authenticate
 from customers.api.errors import ApiError, from_validation_error
 from customers.api.privacy import forget_one, info_stream, one_identifier, subject_for
-from customers.ingest_schemas import (
+from customers.ingest.common import IngestResult
+from customers.ingest.crm import customers_delete, customers_sync
+from customers.ingest.events import events_ingest
+from customers.ingest.orders import orders_delete, orders_sync
+from customers.ingest.products import products_delete, products_sync
+from customers.ingest.schemas import (
     CustomerRefsIn,
     CustomersIn,
     Event,
@@ -102,7 +106,7 @@ def _visitor(args: dict) -> tuple[object, dict]:
 
 def _log(api_key: ApiKey, event: dict, echo: dict) -> dict:
     parsed = event_adapter.validate_python({**event, "time": timezone.now()})
-    ingest.events_ingest(store=api_key.store, events=[parsed])
+    events_ingest(store=api_key.store, events=[parsed])
     return echo
 
 
@@ -156,7 +160,7 @@ def log_sale(request, api_key, args):
     return _log(api_key, event, echo)
 
 
-def _result(result: ingest.IngestResult) -> dict:
+def _result(result: IngestResult) -> dict:
     return result.as_dict()
 
 
@@ -165,10 +169,10 @@ def customers(request, api_key, args):
     store = api_key.store
     if request.method == "DELETE":
         refs = CustomerRefsIn.model_validate(args).customers
-        return _result(ingest.customers_delete(store=store, refs=refs))
+        return _result(customers_delete(store=store, refs=refs))
     records = CustomersIn.model_validate(args).customers
     return _result(
-        ingest.customers_sync(store=store, customers=records, partial=request.method == "PATCH")
+        customers_sync(store=store, customers=records, partial=request.method == "PATCH")
     )
 
 
@@ -176,18 +180,18 @@ def customers(request, api_key, args):
 def orders(request, api_key, args):
     if request.method == "DELETE":
         refs = OrderRefsIn.model_validate(args).orders
-        return _result(ingest.orders_delete(store=api_key.store, refs=refs))
+        return _result(orders_delete(store=api_key.store, refs=refs))
     records = OrdersIn.model_validate(args).orders
-    return _result(ingest.orders_sync(store=api_key.store, orders=records))
+    return _result(orders_sync(store=api_key.store, orders=records))
 
 
 @v2_call(methods=("POST", "DELETE"), private=True)
 def products(request, api_key, args):
     if request.method == "DELETE":
         refs = ProductRefsIn.model_validate(args).products
-        return _result(ingest.products_delete(store=api_key.store, refs=refs))
+        return _result(products_delete(store=api_key.store, refs=refs))
     records = ProductsIn.model_validate(args).products
-    return _result(ingest.products_sync(store=api_key.store, products=records))
+    return _result(products_sync(store=api_key.store, products=records))
 
 
 PRIVACY = {"methods": ("GET", "POST"), "private": True}

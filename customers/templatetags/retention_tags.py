@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django import template
 
-from customers import retention
+from customers.retention import policy
 
 register = template.Library()
 
@@ -28,7 +28,7 @@ def _field(visitor, name: str):
 
 @register.filter
 def retention_of(visitor, store) -> Kept:
-    policy = retention.kept_days(
+    kept = policy.kept_days(
         visit_count=_field(visitor, "visit_count"),
         visit_days=_field(visitor, "visit_days"),
         total_duration_seconds=_field(visitor, "total_duration_seconds"),
@@ -36,9 +36,9 @@ def retention_of(visitor, store) -> Kept:
         max_days=store.retention_max_days,
     )
     return Kept(
-        days=policy.days,
-        until=retention.kept_until(_field(visitor, "last_seen"), policy),
-        why=policy.why,
+        days=kept.days,
+        until=policy.kept_until(_field(visitor, "last_seen"), kept),
+        why=kept.why,
     )
 
 

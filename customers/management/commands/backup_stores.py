@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.backup import BackupError, backup_create
 from customers.management.commands.expire_retention import stores_for
+from customers.retention.backup import BackupError, backup_create
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.api_keys import api_key_create
+from customers.api.keys import api_key_create
 from stores.models import Store
 
 

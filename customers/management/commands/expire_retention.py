@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.expiry import retention_expire
 from customers.management.commands._progress import ProgressBar
+from customers.retention.expiry import retention_expire
 from stores.models import Store
 
 

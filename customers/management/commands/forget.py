@@ -6,8 +6,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.forget import COUNT_KINDS, ForgetError, forget_request_create
-from customers.subjects import InvalidIdentifier
+from customers.privacy.forget import COUNT_KINDS
+from customers.privacy.forget_requests import ForgetError, forget_request_create
+from customers.privacy.subjects import InvalidIdentifier
 from gdpr_dashboard.models import PrivacyRequest, RequestStatus, RequestVia
 from stores.models import Store
 

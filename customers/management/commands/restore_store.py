@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.restore import RestoreError, restore_store
+from customers.retention.restore import RestoreError, restore_store
 from gdpr_dashboard.models import Backup
 from stores.models import Store
 

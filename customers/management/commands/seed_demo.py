@@ -6,9 +6,9 @@ from concurrent.futures import ProcessPoolExecutor
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 
-from customers.demo_data import Volume, seed_store
+from customers.demo import Volume, seed_store
+from customers.inventory import inventory_refresh
 from customers.models import Customer
-from customers.services import inventory_refresh
 from stores.models import Account, Membership, Role, Store, User
 from stores.services import account_create, staff_add, store_create
 

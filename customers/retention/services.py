@@ -1,35 +1,21 @@
-"""Writes on store data.  Each function owns its transaction and takes the store explicitly."""
+"""Writes of the retention settings: the bounds a store's policy picks within."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
-from customers import retention, selectors
-from gdpr_dashboard.audit import audit_record
-from gdpr_dashboard.models import InventorySnapshot
+from customers.retention import policy
+from stores.audit import audit_record
 from stores.models import Store, User
-
-
-def inventory_refresh(*, store: Store) -> dict:
-    """Recount the store's data types into the public InventorySnapshot."""
-    connection.set_tenant(store)
-    counts = selectors.inventory_counts()
-    connection.set_schema_to_public()
-    with transaction.atomic():
-        InventorySnapshot.objects.update_or_create(
-            store=store, defaults={"counts": counts, "refreshed_at": timezone.now()}
-        )
-    return counts
 
 
 def store_retention_update(*, store: Store, actor: User, min_days: int, max_days: int) -> Store:
     """Set the store's retention bounds (30 <= min <= max <= 365), audited with before/after."""
-    if not retention.MIN_DAYS <= min_days <= max_days <= retention.MAX_DAYS:
+    if not policy.MIN_DAYS <= min_days <= max_days <= policy.MAX_DAYS:
         raise ValidationError(
-            f"Retention bounds must satisfy {retention.MIN_DAYS} <= minimum <= maximum "
-            f"<= {retention.MAX_DAYS} days."
+            f"Retention bounds must satisfy {policy.MIN_DAYS} <= minimum <= maximum "
+            f"<= {policy.MAX_DAYS} days."
         )
     with transaction.atomic():
         locked = Store.objects.select_for_update().get(pk=store.pk)

@@ -1,16 +1,16 @@
 """Access log writes of the console: who read whose personal data.
 
 Rows name the subject by kind and store-schema row id only (never an e-mail
-or visitor id), as ``gdpr_dashboard.audit`` requires.
+or visitor id), as ``stores.audit`` requires.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from customers.search import StoreHits
-from customers.subjects import Subject
-from gdpr_dashboard.audit import audit_record
+from customers.console.search import StoreHits
+from customers.privacy.subjects import Subject
+from stores.audit import audit_record
 from stores.models import Store, User
 
 

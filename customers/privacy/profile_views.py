@@ -1,7 +1,7 @@
 """Data › Customers, the customer and visitor profiles, their download, /store/... addresses.
 
 Every page here shows personal data: it is fetched through
-``get_store_for_user(need=Need.PERSONAL_DATA)`` (viewers get 403, other
+``get_store_for_user(need=Capability.READ_PERSONAL_DATA)`` (viewers get 403, other
 accounts 404) and every read of a subject is written to the access log.
 """
 
@@ -17,13 +17,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from customers import export, profiles, selectors
-from customers.access_log import subject_access_record, subject_row
-from customers.forms import CustomerListFilter
-from customers.subjects import InvalidIdentifier, Subject, identifier_kind_for_path, resolve_subject
+from customers.privacy import export, profiles, selectors
+from customers.privacy.access_log import subject_access_record, subject_row
+from customers.privacy.forms import CustomerListFilter
+from customers.privacy.subjects import (
+    InvalidIdentifier,
+    Subject,
+    identifier_kind_for_path,
+    resolve_subject,
+)
 from gdpr_dashboard.suppression import forgotten_on
-from stores.access import Need, StoreAccess, get_store_for_user, last_store_for, stores_readable_by
+from stores.access import StoreAccess, get_store_for_user, last_store_for, stores_readable_by
 from stores.digests import identifier_digest
+from stores.roles import Capability
 
 CUSTOMERS_PER_PAGE = 50
 
@@ -32,7 +38,7 @@ CUSTOMERS_PER_PAGE = 50
 @require_GET
 @vary_on_headers("HX-Request")
 def customer_list(request: HttpRequest, store_slug: str) -> HttpResponse:
-    access = get_store_for_user(request, store_slug, need=Need.PERSONAL_DATA)
+    access = get_store_for_user(request, store_slug, need=Capability.READ_PERSONAL_DATA)
     form = CustomerListFilter(request.GET)
     form.is_valid()
     customers = selectors.customer_list(
@@ -52,7 +58,7 @@ def customer_list(request: HttpRequest, store_slug: str) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def customer_profile(request: HttpRequest, store_slug: str, identifier: str) -> HttpResponse:
-    access = get_store_for_user(request, store_slug, need=Need.PERSONAL_DATA)
+    access = get_store_for_user(request, store_slug, need=Capability.READ_PERSONAL_DATA)
     kind = identifier_kind_for_path(identifier)
     subject = _find_subject(kind, identifier)
     if subject is None:
@@ -64,7 +70,7 @@ def customer_profile(request: HttpRequest, store_slug: str, identifier: str) -> 
 @require_GET
 @vary_on_headers("HX-Request")
 def visitor_profile(request: HttpRequest, store_slug: str, visitor_ref: str) -> HttpResponse:
-    access = get_store_for_user(request, store_slug, need=Need.PERSONAL_DATA)
+    access = get_store_for_user(request, store_slug, need=Capability.READ_PERSONAL_DATA)
     subject = _find_subject("visitor", visitor_ref)
     if subject is None or not subject.visitor_ids:
         return subject_not_found(request, access, "visitor", visitor_ref)
@@ -74,7 +80,7 @@ def visitor_profile(request: HttpRequest, store_slug: str, visitor_ref: str) -> 
 @login_required
 @require_GET
 def customer_download(request: HttpRequest, store_slug: str, identifier: str) -> HttpResponse:
-    access = get_store_for_user(request, store_slug, need=Need.PERSONAL_DATA)
+    access = get_store_for_user(request, store_slug, need=Capability.READ_PERSONAL_DATA)
     kind = identifier_kind_for_path(identifier)
     subject = _find_subject(kind, identifier)
     if subject is None:
@@ -85,7 +91,7 @@ def customer_download(request: HttpRequest, store_slug: str, identifier: str) ->
 @login_required
 @require_GET
 def visitor_download(request: HttpRequest, store_slug: str, visitor_ref: str) -> HttpResponse:
-    access = get_store_for_user(request, store_slug, need=Need.PERSONAL_DATA)
+    access = get_store_for_user(request, store_slug, need=Capability.READ_PERSONAL_DATA)
     subject = _find_subject("visitor", visitor_ref)
     if subject is None or not subject.visitor_ids:
         return subject_not_found(request, access, "visitor", visitor_ref)

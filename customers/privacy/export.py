@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from customers.models import Click, ContentView, OrderLine, PageView, Visitor
-from customers.subjects import Subject
+from customers.privacy.subjects import Subject
 
 CHUNK = 2000
 FORMAT_VERSION = 1

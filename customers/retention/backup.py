@@ -2,7 +2,7 @@
 
 A forgotten person stays in the backups taken before the forget until they
 expire (DESIGN.md, Forget); the purge deletes file and row on the expiry
-date, and a restore replays every forget made since (``customers/restore.py``).
+date, and a restore replays every forget made since (``customers/retention/restore.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.locks import LOCK_BACKUP, store_lock
-from customers.pgtools import pg_env, pg_tool
-from gdpr_dashboard.audit import audit_record
+from customers.retention.pgtools import pg_env, pg_tool
 from gdpr_dashboard.models import Backup
+from stores.audit import audit_record
 from stores.models import Store, User
 
 log = logging.getLogger(__name__)

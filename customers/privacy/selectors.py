@@ -1,11 +1,12 @@
-"""Reads for the forget pages: what a forget would delete, the store's requests and suppressions."""
+"""Reads for the privacy pages: the customer list, what a forget would delete, the store's
+requests and suppressions."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
-from customers.models import Click, ContentView, PageView
-from customers.subjects import Subject
+from customers.models import Click, ContentView, Customer, Order, PageView
+from customers.privacy.subjects import Subject
 from gdpr_dashboard.models import PrivacyRequest, RequestKind, Suppression
 from stores.digests import identifier_digest
 from stores.models import Store
@@ -44,4 +45,28 @@ def store_suppressions(store: Store) -> QuerySet[Suppression]:
         Suppression.objects.filter(store=store)
         .select_related("lifted_by")
         .order_by("lifted_at", "-forgotten_at", "-pk")
+    )
+
+
+def customer_list(
+    *, has_email: bool, has_orders: bool, ordering: tuple[str, ...]
+) -> QuerySet[Customer]:
+    """Data › Customers: the store's customers, filtered and sorted (paginate it)."""
+    customers = Customer.objects.only(
+        "pk", "customer_ref", "email", "name", "first_seen", "last_seen"
+    )
+    if has_email:
+        customers = customers.exclude(email__isnull=True).exclude(email="")
+    if has_orders:
+        customers = customers.filter(Exists(Order.objects.filter(customer=OuterRef("pk"))))
+    return customers.order_by(*ordering)
+
+
+def order_counts(customer_ids: list[int]) -> dict[int, int]:
+    """Orders per customer for one page of the list (one query)."""
+    return dict(
+        Order.objects.filter(customer_id__in=customer_ids)
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values_list("customer_id", "n")
     )

@@ -1,6 +1,6 @@
 """Retention expiry: delete what is past its date, in short transactions, once per store at a time.
 
-What goes (see ``customers/retention.py`` for the dates):
+What goes (see ``customers/retention/policy.py`` for the dates):
 
 1. raw events (page views, content views, clicks) older than their visitor's
    window, and every event of a visitor past its date, walked in primary-key
@@ -34,11 +34,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers import retention
+from customers import jobs
 from customers.locks import LOCK_RETENTION, store_lock
 from customers.models import Click, ContentView, Customer, Order, PageView, Visitor
-from gdpr_dashboard.audit import audit_record
+from customers.retention import policy
 from gdpr_dashboard.models import RetentionRun
+from stores.audit import audit_record
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ O = Order._meta.db_table  # noqa: E741
 
 def _expired_visitor_sql(alias: str) -> str:
     # Params: min days, max days, now.
-    return f"{retention.expires_at_sql(alias)} < %s"
+    return f"{policy.expires_at_sql(alias)} < %s"
 
 
 @contextmanager
@@ -90,7 +91,7 @@ def _cutoffs(bounds: list[int], now: datetime):
         cursor.execute(
             f"INSERT INTO {CUTOFFS} SELECT id, CASE WHEN last_seen < t THEN 'infinity' ELSE t END "
             f"FROM (SELECT v.id, v.last_seen, %s - make_interval(days => "
-            f"{retention.kept_days_sql('v')}) AS t FROM {V} v) AS w",
+            f"{policy.kept_days_sql('v')}) AS t FROM {V} v) AS w",
             [now, *bounds],
         )
         cursor.execute(f"ANALYZE {CUTOFFS}")
@@ -143,9 +144,7 @@ def retention_expire(
             )
     log.info("retention expiry of store %s: %s", store.pk, counts)
     if not dry_run:
-        from customers.tasks import inventory_refresh_soon  # tasks imports this module
-
-        inventory_refresh_soon(store)  # the GDPR dashboard's checks follow (debounced)
+        jobs.inventory_refresh_soon(store)  # the GDPR dashboard's checks follow (debounced)
     return counts
 
 

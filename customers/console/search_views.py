@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from customers.access_log import search_access_record
-from customers.search import QueryRejected, clean_query, is_dashboard_query, search_stores
+from customers.console.search import QueryRejected, clean_query, is_dashboard_query, search_stores
+from customers.privacy.access_log import search_access_record
 from stores.access import (
     LAST_STORE_SESSION_KEY,
     last_store_for,
@@ -17,7 +18,6 @@ from stores.access import (
     stores_visible_to,
 )
 from stores.models import Account
-from stores.templatetags.console_tags import account_gdpr_url
 
 
 @login_required
@@ -57,4 +57,4 @@ def _dashboards(request: HttpRequest, current) -> list[tuple[Account, str]]:
     ordered = sorted(
         accounts.values(), key=lambda a: (current is None or a.pk != current.account_id, a.name)
     )
-    return [(account, account_gdpr_url(account)) for account in ordered]
+    return [(account, reverse("account_gdpr", args=[account.slug])) for account in ordered]

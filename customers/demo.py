@@ -16,8 +16,12 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from customers import ingest
-from customers.ingest_schemas import (
+from customers.ingest.common import IngestResult
+from customers.ingest.crm import customers_sync
+from customers.ingest.events import events_ingest
+from customers.ingest.orders import orders_sync
+from customers.ingest.products import products_sync
+from customers.ingest.schemas import (
     CustomerIn,
     OrderIn,
     ProductIn,
@@ -144,7 +148,7 @@ def _seed(store: Store, rng: random.Random, volume: Volume, now: datetime) -> di
         )
         for i in range(volume.products)
     ]
-    result = ingest.products_sync(store=store, products=products)
+    result = products_sync(store=store, products=products)
     product_refs = [p.id for p in products]
     prices = {p.id: p.price for p in products}
 
@@ -164,7 +168,7 @@ def _seed(store: Store, rng: random.Random, volume: Volume, now: datetime) -> di
             )
         )
     for chunk in _chunks(customers):
-        result.merge(ingest.customers_sync(store=store, customers=chunk))
+        result.merge(customers_sync(store=store, customers=chunk))
 
     visitors: list[tuple[str, datetime]] = []
     if store.track_browsing:
@@ -183,7 +187,7 @@ def _seed(store: Store, rng: random.Random, volume: Volume, now: datetime) -> di
     }
 
 
-def _seed_events(store, rng, customers, product_refs, volume, now, visitors) -> ingest.IngestResult:
+def _seed_events(store, rng, customers, product_refs, volume, now, visitors) -> IngestResult:
     """Every visitor's last visit first (logged in for half of them), then random events."""
     raw: list[tuple] = []
     for i in range(volume.visitors):
@@ -222,9 +226,9 @@ def _seed_events(store, rng, customers, product_refs, volume, now, visitors) -> 
             raw.append((at, "click", ref, product, rng.choice(APIS), rng.randint(0, 11)))
     # In time order, as a shop sends them: the visit statistics come out exact.
     raw.sort(key=lambda r: (r[0], r[2]))
-    result = ingest.IngestResult()
+    result = IngestResult()
     for chunk in _chunks(raw, EVENT_BATCH):
-        result.merge(ingest.events_ingest(store=store, events=[_event(r) for r in chunk]))
+        result.merge(events_ingest(store=store, events=[_event(r) for r in chunk]))
     return result
 
 
@@ -285,7 +289,7 @@ def _seed_orders(store, rng, customers, visitors, product_refs, prices, volume, 
                 time=placed,
             )
         )
-    result = ingest.IngestResult()
+    result = IngestResult()
     for chunk in _chunks(orders):
-        result.merge(ingest.orders_sync(store=store, orders=chunk))
+        result.merge(orders_sync(store=store, orders=chunk))
     return result

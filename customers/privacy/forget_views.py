@@ -11,12 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
-from customers import forget_selectors
-from customers.forget import forget_request_create, suppression_lift
-from customers.subjects import InvalidIdentifier, identifier_kind_for_path, resolve_subject
+from customers.privacy import selectors as forget_selectors
+from customers.privacy.forget_requests import forget_request_create, suppression_lift
+from customers.privacy.subjects import InvalidIdentifier, identifier_kind_for_path, resolve_subject
 from gdpr_dashboard.models import RequestStatus, RequestVia
-from stores.access import Need, get_store_for_user
-from stores.models import Role
+from stores.access import get_store_for_user
+from stores.roles import Capability
 
 PAGE_SIZE = 50
 
@@ -35,7 +35,7 @@ def visitor_forget(request: HttpRequest, store_slug: str, visitor_ref: str) -> H
 
 def _forget_page(request: HttpRequest, store_slug: str, kind: str, value: str) -> HttpResponse:
     """GET: what will be deleted and kept. POST: make the request, go to its status page."""
-    access = get_store_for_user(request, store_slug, need=Need.MANAGE)
+    access = get_store_for_user(request, store_slug, need=Capability.FORGET)
     try:
         subject = resolve_subject(kind=kind, value=value)
     except InvalidIdentifier:
@@ -61,7 +61,7 @@ def _forget_page(request: HttpRequest, store_slug: str, kind: str, value: str) -
 @login_required
 def privacy_request(request: HttpRequest, store_slug: str, request_id: int) -> HttpResponse:
     """The status page; htmx polls its #status fragment every second until done or failed."""
-    access = get_store_for_user(request, store_slug, need=Need.PERSONAL_DATA)
+    access = get_store_for_user(request, store_slug, need=Capability.READ_PERSONAL_DATA)
     privacy_request = get_object_or_404(
         forget_selectors.store_forget_requests(access.store), pk=request_id
     )
@@ -82,7 +82,7 @@ def privacy_request(request: HttpRequest, store_slug: str, request_id: int) -> H
 
 @login_required
 def privacy_requests(request: HttpRequest, store_slug: str) -> HttpResponse:
-    access = get_store_for_user(request, store_slug, need=Need.PERSONAL_DATA)
+    access = get_store_for_user(request, store_slug, need=Capability.READ_PERSONAL_DATA)
     page = Paginator(forget_selectors.store_forget_requests(access.store), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -91,11 +91,11 @@ def privacy_requests(request: HttpRequest, store_slug: str) -> HttpResponse:
 
 @login_required
 def suppressions(request: HttpRequest, store_slug: str) -> HttpResponse:
-    access = get_store_for_user(request, store_slug, need=Need.MANAGE)
+    access = get_store_for_user(request, store_slug, need=Capability.MANAGE_STORE)
     page = Paginator(forget_selectors.store_suppressions(access.store), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    is_owner = access.membership is not None and access.membership.role == Role.OWNER
+    is_owner = access.can(Capability.LIFT_SUPPRESSION)
     return render(
         request,
         "customers/suppressions.html",
@@ -108,8 +108,8 @@ def suppressions(request: HttpRequest, store_slug: str) -> HttpResponse:
 def suppression_lift_view(
     request: HttpRequest, store_slug: str, suppression_id: int
 ) -> HttpResponse:
-    access = get_store_for_user(request, store_slug, need=Need.MANAGE)
-    if access.membership is None or access.membership.role != Role.OWNER:
+    access = get_store_for_user(request, store_slug, need=Capability.MANAGE_STORE)
+    if not access.can(Capability.LIFT_SUPPRESSION):
         raise PermissionDenied("Only an owner can lift a suppression.")
     suppression = get_object_or_404(
         forget_selectors.store_suppressions(access.store), pk=suppression_id

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from gdpr_dashboard.audit import audit_record
+from stores.audit import audit_record
 from stores.models import ApiKey, Store, User
 
 # Last use is written at most this often per key, not on every call.

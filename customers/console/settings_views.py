@@ -6,16 +6,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from customers.api_keys import api_key_create, api_key_revoke
-from customers.store_settings import StoreSettingsForm, store_settings_update
-from stores.access import Need, get_store_for_user
+from customers.api.keys import api_key_create, api_key_revoke
+from customers.console.store_settings import StoreSettingsForm, store_settings_update
+from stores.access import get_store_for_user
 from stores.models import ApiKey
+from stores.roles import Capability
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def store_settings(request: HttpRequest, store_slug: str) -> HttpResponse:
-    store = get_store_for_user(request, store_slug, need=Need.MANAGE).store
+    store = get_store_for_user(request, store_slug, need=Capability.MANAGE_STORE).store
     form = StoreSettingsForm(request.POST or None, instance=store)
     if request.method == "POST" and form.is_valid():
         changed = store_settings_update(store=store, form=form, actor=request.user)
@@ -27,7 +28,7 @@ def store_settings(request: HttpRequest, store_slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_keys(request: HttpRequest, store_slug: str) -> HttpResponse:
-    store = get_store_for_user(request, store_slug, need=Need.MANAGE).store
+    store = get_store_for_user(request, store_slug, need=Capability.MANAGE_STORE).store
     issued = None
     if request.method == "POST":
         issued = api_key_create(
@@ -45,7 +46,7 @@ def api_keys(request: HttpRequest, store_slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def api_key_revoke_view(request: HttpRequest, store_slug: str, key_id: int) -> HttpResponse:
-    store = get_store_for_user(request, store_slug, need=Need.MANAGE).store
+    store = get_store_for_user(request, store_slug, need=Capability.MANAGE_STORE).store
     api_key = get_object_or_404(ApiKey, store=store, pk=key_id)
     api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, f"Key {api_key.key[:8]}… revoked; calls with it now fail.")

@@ -5,14 +5,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from customers import services
-from customers.forms import RetentionSettingsForm
-from stores.access import Need, get_store_for_user
+from customers.retention import services
+from customers.retention.forms import RetentionSettingsForm
+from stores.access import get_store_for_user
+from stores.roles import Capability
 
 
 @login_required
 def retention_settings(request: HttpRequest, store_slug: str) -> HttpResponse:
-    access = get_store_for_user(request, store_slug, need=Need.MANAGE)
+    access = get_store_for_user(request, store_slug, need=Capability.MANAGE_STORE)
     store = access.store
     initial = {"min_days": store.retention_min_days, "max_days": store.retention_max_days}
     form = RetentionSettingsForm(

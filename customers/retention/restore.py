@@ -43,16 +43,19 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from customers.backup import _first_line, file_sha256
+from customers import jobs
 from customers.locks import LOCK_FORGET, LOCK_RESTORE, store_lock, store_xact_lock
-from customers.pgtools import pg_env, pg_tool
-from gdpr_dashboard.audit import audit_record
+from customers.privacy.forget import forget_execute
+from customers.privacy.forget_requests import replay_row_create
+from customers.retention.backup import _first_line, file_sha256
+from customers.retention.pgtools import pg_env, pg_tool
 from gdpr_dashboard.models import (
     Backup,
     PrivacyRequest,
     RequestKind,
     RequestStatus,
 )
+from stores.audit import audit_record
 from stores.models import Store, StoreNotice, User
 
 log = logging.getLogger(__name__)
@@ -78,7 +81,6 @@ def restore_store(*, store: Store, backup: Backup, actor: User | None = None) ->
         raise RestoreError(f"backup {backup.pk}: file {path} is missing")
     if file_sha256(path) != backup.sha256:
         raise RestoreError(f"backup {backup.pk}: checksum mismatch, the file is damaged")
-    forget_execute = _forget_service()
     with store_lock(job=LOCK_RESTORE, store_id=store.pk) as got:
         if not got:
             raise RestoreError(f"a restore of store {store.slug} is already running")
@@ -92,7 +94,6 @@ def restore_store(*, store: Store, backup: Backup, actor: User | None = None) ->
                 store=store,
                 backup=backup,
                 scratch=scratch,
-                forget_execute=forget_execute,
                 actor=actor,
             )
         except DatabaseError as exc:
@@ -109,9 +110,7 @@ def restore_store(*, store: Store, backup: Backup, actor: User | None = None) ->
         backup.pk,
         summary["forgets_replayed"],
     )
-    from customers.tasks import inventory_refresh_soon  # tasks imports this module
-
-    inventory_refresh_soon(store)  # the restored data is what the dashboard must show
+    jobs.inventory_refresh_soon(store)  # the restored data is what the dashboard must show
     return summary
 
 
@@ -168,15 +167,6 @@ def _drop_schema(name: str) -> None:
     except Exception:  # e.g. the connection is gone; the original error matters more
         # The next restore of the store drops it.
         log.warning("restore: could not drop scratch schema %s", name, exc_info=True)
-
-
-def _forget_service():
-    """``customers.forget.forget_execute`` (the forget pipeline), or None where it is missing."""
-    try:
-        from customers.forget import forget_execute
-    except ImportError:
-        return None
-    return forget_execute
 
 
 def _load_into(path: Path, *, source_schema: str, target_schema: str) -> None:
@@ -243,9 +233,7 @@ def _rewrite(source, sink, pattern: re.Pattern, target: bytes) -> None:
         sink.write(pattern.sub(target, line))
 
 
-def _replay_and_swap(
-    *, store: Store, backup: Backup, scratch: str, forget_execute, actor: User | None
-) -> dict:
+def _replay_and_swap(*, store: Store, backup: Backup, scratch: str, actor: User | None) -> dict:
     """Replay the forgets into the scratch schema and swap it in: one transaction.
 
     The store's forget lock is held from before the ledger is read until the
@@ -258,23 +246,13 @@ def _replay_and_swap(
             cursor.execute("SET LOCAL lock_timeout = '30s'")
         store_xact_lock(job=LOCK_FORGET, store_id=store.pk)
         originals = list(forgets_since(store=store, backup=backup))
-        if originals and forget_execute is None:
-            raise RestoreError(
-                f"{len(originals)} forget requests must be replayed, but the forget "
-                "service (customers.forget) is not installed"
-            )
-        replays = [
-            _replay(original=original, scratch=scratch, forget_execute=forget_execute)
-            for original in originals
-        ]
+        replays = [_replay(original=original, scratch=scratch) for original in originals]
         _swap_schemas(live=store.schema_name, scratch=scratch)
         return _record(store=store, backup=backup, replays=replays, actor=actor)
 
 
-def _replay(*, original: PrivacyRequest, scratch: str, forget_execute) -> PrivacyRequest:
+def _replay(*, original: PrivacyRequest, scratch: str) -> PrivacyRequest:
     """A replay ledger row for the original, run in the scratch schema (same transaction)."""
-    from customers.forget import replay_row_create
-
     replay = replay_row_create(original=original)
     try:
         forget_execute(request=replay, schema=scratch)

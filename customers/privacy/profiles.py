@@ -1,7 +1,7 @@
 """Reads for the customer and visitor profiles: a fixed number of queries whatever the history.
 
 One query counts every list, then one query per shown list reads its page
-(orders one more for their lines), through ``customers.export.section_page``
+(orders one more for their lines), through ``customers.privacy.export.section_page``
 so the page shows exactly what "Download all data" contains.
 """
 
@@ -14,9 +14,10 @@ from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import QuerySet
 
-from customers import export, selectors
 from customers.models import Click, ContentView, PageView, Visitor
-from customers.subjects import Subject
+from customers.privacy import export
+from customers.privacy.subjects import Subject
+from customers.retention.selectors import visitors_with_retention
 
 PER_PAGE = 20
 
@@ -116,7 +117,7 @@ def visitor_row(subject: Subject) -> Visitor | None:
     if not subject.visitor_ids:
         return None
     # With the retention policy's kept_until / kept_days (same query, computed in SQL).
-    return selectors.visitors_with_retention(
+    return visitors_with_retention(
         store=connection.tenant,
         visitors=Visitor.objects.select_related("customer").filter(pk=subject.visitor_ids[0]),
     ).first()

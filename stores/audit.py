@@ -6,8 +6,7 @@ or visitor id; the dashboard's access log reads them.
 
 from __future__ import annotations
 
-from gdpr_dashboard.models import AuditEvent
-from stores.models import Account, ApiKey, Store, User
+from stores.models import Account, ApiKey, AuditEvent, Store, User
 
 
 def audit_record(

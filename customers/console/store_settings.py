@@ -12,7 +12,7 @@ import re
 from django import forms
 from django.db import transaction
 
-from gdpr_dashboard.audit import audit_record
+from stores.audit import audit_record
 from stores.models import Store, User
 
 # CRM attributes the platform's integrations commonly send; others can be typed in.

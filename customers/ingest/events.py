@@ -1,0 +1,290 @@
+"""Tracked events: page, category and product views, clicks, e-mails and sales."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models.functions import Lower
+
+from customers.ingest.common import (
+    VISIT_GAP,
+    IngestResult,
+    Suppressed,
+    collected,
+    customers_ensure,
+    insert_rows,
+    store_schema,
+)
+from customers.ingest.orders import orders_write
+from customers.ingest.schemas import (
+    EmailEvent,
+    OrderIn,
+    SaleEvent,
+)
+from customers.models import (
+    Click,
+    ContentView,
+    Customer,
+    PageView,
+    Visitor,
+)
+from stores.models import Store
+
+# --- events ---------------------------------------------------------------------------
+
+# (column, PostgreSQL type) of the event tables, in the order of the row tuples.
+PAGE_VIEW_COLUMNS = (
+    ("visitor_id", "bigint"),
+    ("url", "varchar"),
+    ("title", "varchar"),
+    ("category", "varchar"),
+    ("duration_seconds", "integer"),
+    ("occurred_at", "timestamptz"),
+)
+CONTENT_VIEW_COLUMNS = (
+    ("visitor_id", "bigint"),
+    ("product_ref", "varchar"),
+    ("api", "varchar"),
+    ("occurred_at", "timestamptz"),
+)
+CLICK_COLUMNS = (
+    ("visitor_id", "bigint"),
+    ("product_ref", "varchar"),
+    ("api", "varchar"),
+    ("position", "integer"),
+    ("external", "boolean"),
+    ("labels", "jsonb"),
+    ("occurred_at", "timestamptz"),
+)
+
+
+def events_ingest(*, store: Store, events: Iterable) -> IngestResult:
+    """Store a batch of tracking events (any kinds, each with its own time)."""
+    result = IngestResult()
+    kept = []
+    for event in events:
+        if collected(store, event.kind):
+            kept.append(event)
+        else:
+            result.dropped["not_collected"] += 1
+    if not kept:
+        return result
+
+    with store_schema(store):
+        suppressed = Suppressed(
+            store,
+            emails=[getattr(e, "email", None) for e in kept],
+            customers=[e.customer for e in kept],
+            visitors=[e.visitor for e in kept],
+        )
+        passing = []
+        for event in kept:
+            email = getattr(event, "email", None) if store.collect_emails else None
+            if suppressed.blocks(
+                event.time, visitor=event.visitor, customer=event.customer, email=email
+            ):
+                result.dropped["suppressed"] += 1
+                if event.kind == "sale":  # the order itself is not personal: kept, anonymous
+                    passing.append(
+                        event.model_copy(update={"customer": None, "email": None, "visitor": None})
+                    )
+            else:
+                passing.append(event)
+        with transaction.atomic():
+            suppressed.record()
+            if passing:
+                _write_events(store, passing, suppressed, result)
+    return result
+
+
+def _write_events(store, events, suppressed: Suppressed, result: IngestResult) -> None:
+    # Customers named by logged-in events or sales are created on demand.
+    customer_times: dict[str, datetime] = {}
+    for e in events:
+        if e.customer:
+            customer_times[e.customer] = max(e.time, customer_times.get(e.customer, e.time))
+    customer_ids = customers_ensure(store, customer_times, suppressed) if customer_times else {}
+
+    visitor_events = [e for e in events if e.visitor and store.track_browsing]
+    visitors = _visitors_touch(store, visitor_events, customer_ids, suppressed)
+
+    emails = [e for e in events if e.kind == "email"]
+    if emails:
+        result.stored["emails"] += _emails_link(store, emails, visitors, suppressed)
+
+    pages, views, clicks = [], [], []
+    for e in events:
+        kind = e.kind
+        if kind == "page":
+            v = visitors[e.visitor]["id"]
+            pages.append((v, e.url, e.title, e.category, e.duration, e.time))
+        elif kind == "category":
+            v = visitors[e.visitor]["id"]
+            pages.append((v, e.url, e.category, e.category, 0, e.time))
+        elif kind == "product":
+            v = visitors[e.visitor]["id"]
+            views.append((v, e.product, e.api, e.time))
+        elif kind == "click":
+            v = visitors[e.visitor]["id"]
+            labels = json.dumps(e.labels) if e.labels else "[]"
+            clicks.append((v, e.product, e.api, e.n, e.external, labels, e.time))
+    for model, rows, name, columns in (
+        (PageView, pages, "page_views", PAGE_VIEW_COLUMNS),
+        (ContentView, views, "content_views", CONTENT_VIEW_COLUMNS),
+        (Click, clicks, "clicks", CLICK_COLUMNS),
+    ):
+        if rows:
+            insert_rows(model, columns, rows)
+            result.stored[name] += len(rows)
+
+    sales = [e for e in events if e.kind == "sale"]
+    if sales:
+        result.stored["orders"] += orders_write(
+            store,
+            [_order_from_sale(e) for e in sales],
+            customer_ids=customer_ids,
+            visitor_ids={ref: v["id"] for ref, v in visitors.items()},
+            suppressed=suppressed,
+        )
+
+
+def _order_from_sale(e: SaleEvent) -> OrderIn:
+    return OrderIn.model_construct(
+        id=e.sale,
+        products=e.products,
+        time=e.time,
+        customer=e.customer,
+        email=e.email,
+        visitor=e.visitor,
+    )
+
+
+def _visitors_touch(store, events, customer_ids, suppressed) -> dict[str, dict]:
+    """Create missing visitors and add the events to their statistics, in one statement.
+
+    Each visitor's statistics within the batch are counted here; how the batch
+    joins the visitor's last activity (same visit, new visit, new day) is
+    decided in the upsert, against the row as it is when locked, so
+    concurrent batches for one visitor add up correctly. Returns
+    {visitor_ref: {"id", "customer_id"}} for every visitor of the events.
+    """
+    times: dict[str, list[datetime]] = defaultdict(list)
+    links: dict[str, int] = {}
+    for e in events:
+        times[e.visitor].append(e.time)
+        if e.customer and e.customer in customer_ids:
+            links[e.visitor] = customer_ids[e.customer]
+    if not times:
+        return {}
+    rows = []
+    for ref in sorted(times):  # one order everywhere: concurrent batches cannot deadlock
+        ordered = sorted(times[ref])
+        visits, days, seconds = _batch_stats(ordered)
+        digest = suppressed.digest("visitor", ref)
+        rows.append(
+            (ref, digest, ordered[0], ordered[-1], 1 + visits, 1 + days, seconds, links.get(ref))
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(VISITOR_UPSERT, [list(col) for col in zip(*rows, strict=True)])
+        return {ref: {"id": pk, "customer_id": cid} for ref, pk, cid in cursor.fetchall()}
+
+
+# A batch entirely older than the visitor's last activity (sent out of order)
+# only widens first_seen; one that starts within 30 minutes of it continues
+# the last visit (no new visit, the gap counts as duration).
+VISITOR_UPSERT = f"""
+INSERT INTO {Visitor._meta.db_table} AS v (visitor_ref, visitor_digest, first_seen, last_seen,
+    visit_count, visit_days, total_duration_seconds, customer_id)
+SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[],
+    %s::int[], %s::int[], %s::int[], %s::bigint[]) ORDER BY 1
+ON CONFLICT (visitor_ref) DO UPDATE SET
+    visit_count = v.visit_count + CASE
+        WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
+        WHEN EXCLUDED.first_seen > v.last_seen + interval '{VISIT_GAP.seconds} seconds'
+            THEN EXCLUDED.visit_count
+        ELSE EXCLUDED.visit_count - 1 END,
+    visit_days = v.visit_days + CASE
+        WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
+        WHEN (EXCLUDED.first_seen AT TIME ZONE 'UTC')::date
+            > (v.last_seen AT TIME ZONE 'UTC')::date THEN EXCLUDED.visit_days
+        ELSE EXCLUDED.visit_days - 1 END,
+    total_duration_seconds = v.total_duration_seconds + CASE
+        WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
+        WHEN EXCLUDED.first_seen > v.last_seen
+            AND EXCLUDED.first_seen <= v.last_seen + interval '{VISIT_GAP.seconds} seconds'
+            THEN EXCLUDED.total_duration_seconds
+                + floor(extract(epoch FROM EXCLUDED.first_seen - v.last_seen))::int
+        ELSE EXCLUDED.total_duration_seconds END,
+    first_seen = LEAST(v.first_seen, EXCLUDED.first_seen),
+    last_seen = GREATEST(v.last_seen, EXCLUDED.last_seen),
+    customer_id = COALESCE(EXCLUDED.customer_id, v.customer_id)
+RETURNING visitor_ref, id, customer_id
+"""
+
+
+def _batch_stats(times: list[datetime]) -> tuple[int, int, int]:
+    """Within sorted event times: (visits after the first, day changes, seconds in visits)."""
+    visits = days = 0
+    seconds = 0.0
+    for previous, t in zip(times, times[1:], strict=False):
+        gap = t - previous
+        if gap > VISIT_GAP:
+            visits += 1
+        else:
+            seconds += gap.total_seconds()
+        if t.date() != previous.date():
+            days += 1
+    return visits, days, int(seconds)
+
+
+def _emails_link(store, events: list[EmailEvent], visitors: dict, suppressed) -> int:
+    """Attach each e-mail to its visitor's customer (or a customer with that e-mail).
+
+    A visitor whose customer has no e-mail yet gives it this one; otherwise the
+    visitor is linked to the customer holding the e-mail, made if needed.
+    """
+    latest: dict[str, EmailEvent] = {}
+    for e in sorted(events, key=lambda e: e.time):
+        latest[e.visitor] = e
+    by_email = {
+        email: pk
+        for email, pk in Customer.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in={e.email for e in latest.values()})
+        .order_by("last_seen")
+        .values_list("email_lower", "pk")
+    }
+    current = Customer.objects.in_bulk(
+        {v["customer_id"] for v in visitors.values() if v["customer_id"]}
+    )
+    relink: dict[int, int] = {}
+    linked = 0
+    for ref, e in sorted(latest.items()):
+        visitor = visitors.get(ref)
+        if visitor is None:
+            continue  # browsing tracking is off: there is no visitor to link to
+        linked += 1
+        customer = current.get(visitor["customer_id"])
+        if e.email in by_email:
+            relink[visitor["id"]] = by_email[e.email]
+        elif customer is not None and not customer.email:
+            customer.email = e.email
+            customer.email_digest = suppressed.digest("email", e.email)
+            customer.last_seen = max(customer.last_seen, e.time)
+            customer.save(update_fields=["email", "email_digest", "last_seen"])
+            by_email[e.email] = customer.pk
+        else:
+            created = Customer.objects.create(
+                email=e.email,
+                email_digest=suppressed.digest("email", e.email),
+                first_seen=e.time,
+                last_seen=e.time,
+            )
+            by_email[e.email] = created.pk
+            relink[visitor["id"]] = created.pk
+    for visitor_id, customer_id in relink.items():
+        Visitor.objects.filter(pk=visitor_id).update(customer_id=customer_id)
+    return linked

@@ -1,0 +1,150 @@
+"""Orders synced by the shop (and sales from tracking calls), with their lines."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import connection, transaction
+
+from customers.ingest.common import (
+    IngestResult,
+    Suppressed,
+    customers_ensure,
+    insert_rows,
+    store_schema,
+)
+from customers.ingest.schemas import (
+    OrderIn,
+)
+from customers.models import (
+    Order,
+    OrderLine,
+    Product,
+    Visitor,
+)
+from stores.models import Store
+
+
+def orders_sync(*, store: Store, orders: list[OrderIn]) -> IngestResult:
+    """Create or replace orders (by order id) with their lines."""
+    result = IngestResult()
+    orders = list({o.id: o for o in orders}.values())  # the last record of an id wins
+    with store_schema(store):
+        suppressed = Suppressed(
+            store,
+            emails=[o.email for o in orders if store.collect_emails],
+            customers=[o.customer for o in orders],
+            visitors=[o.visitor for o in orders if store.track_browsing],
+        )
+        with transaction.atomic():
+            customer_times = {
+                o.customer: o.time
+                for o in orders
+                if o.customer and not suppressed.would_block(o.time, customer=o.customer)
+            }
+            customer_ids = (
+                customers_ensure(store, customer_times, suppressed) if customer_times else {}
+            )
+            visitor_ids = {}
+            if store.track_browsing:
+                refs = {o.visitor for o in orders if o.visitor}
+                visitor_ids = dict(
+                    Visitor.objects.filter(visitor_ref__in=refs).values_list("visitor_ref", "pk")
+                )
+            stored = orders_write(
+                store,
+                orders,
+                customer_ids=customer_ids,
+                visitor_ids=visitor_ids,
+                suppressed=suppressed,
+                result=result,
+            )
+            suppressed.record()
+    result.stored["orders"] += stored
+    return result
+
+
+def orders_write(
+    store, orders, *, customer_ids, visitor_ids, suppressed, result: IngestResult | None = None
+) -> int:
+    prices = dict(
+        Product.objects.filter(
+            product_ref__in={line.id for o in orders for line in o.products}
+        ).values_list("product_ref", "price")
+    )
+    rows: dict[str, tuple] = {}
+    lines: dict[str, list[tuple]] = {}
+    for o in orders:
+        email = o.email if store.collect_emails else None
+        if o.email and not store.collect_emails and result is not None:
+            result.dropped["emails_not_collected"] += 1
+        visitor = o.visitor if store.track_browsing else None
+        customer = o.customer
+        if suppressed.blocks(o.time, email=email, customer=customer, visitor=visitor):
+            # A forgotten person's old order comes back as what a forget leaves:
+            # the order and its lines, with no customer, visitor or e-mail.
+            if result is not None:
+                result.dropped["suppressed_links"] += 1
+            email = visitor = customer = None
+        order_lines = [
+            (
+                line.id,
+                line.quantity,
+                line.price if line.price is not None else (prices.get(line.id) or Decimal(0)),
+            )
+            for line in o.products
+        ]
+        rows[o.id] = (
+            o.id,
+            customer_ids.get(customer) if customer else None,
+            visitor_ids.get(visitor) if visitor else None,
+            email,
+            suppressed.digest("email", email),
+            sum((price * quantity for _, quantity, price in order_lines), Decimal(0)),
+            o.time,
+        )
+        lines[o.id] = order_lines
+    if not rows:
+        return 0
+    refs = sorted(rows)
+    order_table = Order._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {OrderLine._meta.db_table} WHERE order_id IN "
+            f"(SELECT id FROM {order_table} WHERE order_ref = ANY(%s))",
+            [refs],
+        )
+        cursor.execute(
+            f"INSERT INTO {order_table} "
+            "(order_ref, customer_id, visitor_id, email, email_digest, total, placed_at) "
+            "SELECT * FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::varchar[], "
+            "%s::varchar[], %s::numeric[], %s::timestamptz[]) ORDER BY 1 "
+            "ON CONFLICT (order_ref) DO UPDATE SET customer_id = EXCLUDED.customer_id, "
+            "visitor_id = EXCLUDED.visitor_id, email = EXCLUDED.email, "
+            "email_digest = EXCLUDED.email_digest, total = EXCLUDED.total, "
+            "placed_at = EXCLUDED.placed_at RETURNING order_ref, id",
+            [list(col) for col in zip(*(rows[r] for r in refs), strict=True)],
+        )
+        ids = dict(cursor.fetchall())
+    all_lines = [(ids[ref], *line) for ref in refs for line in lines[ref]]
+    if all_lines:
+        insert_rows(OrderLine, ORDER_LINE_COLUMNS, all_lines)
+    if result is not None:
+        result.stored["order_lines"] += len(all_lines)
+    return len(rows)
+
+
+ORDER_LINE_COLUMNS = (
+    ("order_id", "bigint"),
+    ("product_ref", "varchar"),
+    ("quantity", "integer"),
+    ("price", "numeric"),
+)
+
+
+def orders_delete(*, store: Store, refs: list[str]) -> IngestResult:
+    result = IngestResult()
+    with store_schema(store), transaction.atomic():
+        deleted, by_model = Order.objects.filter(order_ref__in=refs).delete()
+    result.stored["orders_deleted"] = by_model.get(Order._meta.label, 0)
+    return result

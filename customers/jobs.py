@@ -1,0 +1,117 @@
+"""Background jobs, queued by task name: how services ask for work in a worker.
+
+Services call ``send`` (or ``inventory_refresh_soon``) and never import
+``customers.tasks``; the tasks call the services. So no module imports the
+task module but Celery, and no import circle runs through the jobs.
+
+``inventory_refresh_soon(store)``: call it after anything that changes which data a
+store holds (ingestion, forget, retention expiry, restore). Calls for the same
+store within ``INVENTORY_REFRESH_DELAY`` seconds collapse into one recount: the
+first call (after its transaction commits) adds a key to the shared cache (Redis)
+and queues the task with that countdown; later calls see the key and do nothing.
+The task deletes the key *before* counting, so a change made while it counts asks
+for one more recount instead of being lost. The key also expires on its own, so a
+lost message delays the next recount by at most ``INVENTORY_REFRESH_DELAY`` +
+``DEBOUNCE_SLACK`` seconds. The key's value is when its recount starts; a process
+that has seen it skips Redis until shortly before then. The dashboard only reads
+the snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from celery import current_app
+from django.conf import settings
+from django.core.cache import caches
+from django.db import transaction
+from django_tenants.utils import get_public_schema_name, tenant_context
+
+from stores.models import Store
+
+log = logging.getLogger(__name__)
+
+TASK_MODULE = "customers.tasks"
+DEBOUNCE_SLACK = 120  # seconds the key outlives the countdown
+PENDING_MARGIN = 2.0  # seconds: clock differences between hosts, a task started early
+
+
+def send(task: str, *, args: list, store: Store | None = None, **options) -> None:
+    """Queue ``customers.tasks.<task>``; with ``store``, sent from the store's schema so
+    tenant-schemas-celery stamps the schema on the message. Broker errors propagate."""
+    name = f"{TASK_MODULE}.{task}"
+    if store is None:
+        current_app.send_task(name, args=args, **options)
+        return
+    with tenant_context(store):
+        current_app.send_task(name, args=args, **options)
+
+
+def send_per_store(task: str) -> int:
+    """Queue ``task(store_id)`` once per store on the maintenance queue; returns how many."""
+    stores = list(Store.objects.exclude(schema_name=get_public_schema_name()).order_by("pk"))
+    for store in stores:
+        send(task, store=store, args=[store.pk], queue="maintenance")
+    return len(stores)
+
+
+# --- the inventory recount, debounced -------------------------------------------------
+
+
+def inventory_refresh_soon(store: Store, *, delay: int | None = None) -> None:
+    """Recount ``store``'s inventory in ``delay`` seconds, merging calls made in between.
+
+    Safe to call inside a transaction (acts on commit) and from any schema;
+    never raises for a Redis or broker outage (the hourly sweep catches up).
+    """
+    delay = settings.INVENTORY_REFRESH_DELAY if delay is None else delay
+    store_id = store.pk
+    transaction.on_commit(lambda: inventory_refresh_queue(store_id, delay))
+
+
+# {store id: Unix time the pending recount starts}, per process: until shortly before
+# then, a write is covered by that recount and need not ask Redis again (the hot path
+# of tracking calls costs no Redis round trip for this).
+_pending_until: dict[int, float] = {}
+
+
+def _debounce_key(store_id: int) -> str:
+    return f"inventory-refresh-pending:{store_id}"
+
+
+def inventory_refresh_queue(store_id: int, delay: int) -> bool:
+    """Queue the recount unless one is pending; True if this call queued it."""
+    now = time.time()
+    if now < _pending_until.get(store_id, 0.0) - PENDING_MARGIN:
+        return False
+    shared = caches["shared"]
+    try:
+        first = shared.add(_debounce_key(store_id), now + delay, timeout=delay + DEBOUNCE_SLACK)
+        starts = now + delay if first else shared.get(_debounce_key(store_id))
+    except redis.RedisError:
+        log.warning("inventory refresh: Redis unavailable, queueing without debounce")
+        first, starts = True, None
+    try:
+        _pending_until[store_id] = float(starts)
+    except (TypeError, ValueError):
+        _pending_until.pop(store_id, None)
+    if not first:
+        return False
+    try:
+        send("inventory_refresh", args=[store_id], countdown=delay)
+    except Exception:  # broker down: the key expires and the sweep catches up
+        log.warning("inventory refresh: could not queue store %s", store_id, exc_info=True)
+        _pending_until.pop(store_id, None)
+        return False
+    return True
+
+
+def inventory_refresh_started(store_id: int) -> None:
+    """The recount starts: a change from now on asks for another one."""
+    _pending_until.pop(store_id, None)
+    try:
+        caches["shared"].delete(_debounce_key(store_id))
+    except redis.RedisError:
+        log.warning("inventory refresh: Redis unavailable, pending key left to expire")

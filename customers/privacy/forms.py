@@ -1,0 +1,18 @@
+from django import forms
+
+
+class CustomerListFilter(forms.Form):
+    """Data › Customers: sort and filters, all optional (bad values fall back to defaults)."""
+
+    SORTS = {"-last_seen": ("-last_seen", "-pk"), "last_seen": ("last_seen", "pk")}
+
+    sort = forms.ChoiceField(
+        choices=[("-last_seen", "Most recently active"), ("last_seen", "Least recently active")],
+        required=False,
+    )
+    has_email = forms.BooleanField(required=False, label="Has e-mail")
+    has_orders = forms.BooleanField(required=False, label="Has orders")
+
+    def ordering(self) -> tuple[str, ...]:
+        sort = self.cleaned_data.get("sort") if self.is_valid() else None
+        return self.SORTS.get(sort or "-last_seen", self.SORTS["-last_seen"])
