@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 from customers import converters  # noqa: F401 (registers <identifier:...>)
 from customers.api.urls import v1_urls, v2_urlpatterns
@@ -20,11 +19,6 @@ urlpatterns = [
     path("s/<slug:store_slug>/", include("customers.urls")),
     # GDPR dashboard (/a/<account>/gdpr/...) and the public trust page (/trust/).
     path("", include("gdpr_dashboard.urls")),
-    # The audit log is a stores model; its admin pages also answer under gdpr_dashboard/.
-    re_path(
-        r"^admin/gdpr_dashboard/auditevent/(?P<rest>.*)$",
-        RedirectView.as_view(url="/admin/stores/auditevent/%(rest)s", query_string=True),
-    ),
     path("admin/", admin.site.urls),
     # The top search and the help article's /store/... addresses.
     path("search", search_views.search, name="search"),

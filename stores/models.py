@@ -233,4 +233,7 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # Written from every layer, so the class lives at the bottom (stores); its table,
+        # migrations and admin pages are the GDPR dashboard's, where the log is read.
+        app_label = "gdpr_dashboard"
         indexes = [models.Index(fields=["account", "-created_at"], name="audit_account_recent_idx")]

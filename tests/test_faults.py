@@ -245,7 +245,7 @@ def test_api_forgets_while_redis_is_down_complete_once_with_two_beats_running(
     assert rows == [(5, 5)], "one ledger row per request, none added by the sweeps"
     done_audits = _query(
         postgres,
-        "SELECT detail->>'request', count(*) FROM stores_auditevent "
+        "SELECT detail->>'request', count(*) FROM gdpr_dashboard_auditevent "
         "WHERE action = 'forget.done' GROUP BY 1",
     )
     assert dict(done_audits) == {str(i): 1 for i in request_ids}, "each forget ran once"

@@ -23,7 +23,7 @@ ADMIN_MODELS = [
     "gdpr_dashboard/subprocessor",
     "gdpr_dashboard/subprocessorchange",
     "gdpr_dashboard/privacyrequest",
-    "stores/auditevent",
+    "gdpr_dashboard/auditevent",
     "gdpr_dashboard/suppression",
     "gdpr_dashboard/inventorysnapshot",
     "gdpr_dashboard/backup",
@@ -104,7 +104,7 @@ def test_it_shows_ledger_and_audit_read_only(client, superuser_sam, store):
     assert b'name="status"' not in page.content  # no editable field
     assert client.get("/admin/gdpr_dashboard/privacyrequest/add/").status_code == 403
     assert (
-        client.post(f"/admin/stores/auditevent/{event.pk}/delete/", {"post": "yes"})
+        client.post(f"/admin/gdpr_dashboard/auditevent/{event.pk}/delete/", {"post": "yes"})
     ).status_code == 403
 
 

@@ -7,7 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.api.keys import api_key_create, api_key_revoke
-from customers.console.store_settings import StoreSettingsForm, store_settings_update
+from customers.console.forms import StoreSettingsForm
+from customers.console.services import COLLECTION_FIELDS, store_settings_update
 from stores.access import get_store_for_user
 from stores.models import ApiKey
 from stores.roles import Capability
@@ -19,7 +20,8 @@ def store_settings(request: HttpRequest, store_slug: str) -> HttpResponse:
     store = get_store_for_user(request, store_slug, need=Capability.MANAGE_STORE).store
     form = StoreSettingsForm(request.POST or None, instance=store)
     if request.method == "POST" and form.is_valid():
-        changed = store_settings_update(store=store, form=form, actor=request.user)
+        values = {name: form.cleaned_data[name] for name in COLLECTION_FIELDS}
+        changed = store_settings_update(store=store, actor=request.user, values=values)
         messages.success(request, "Settings saved." if changed else "Nothing changed.")
         return redirect("store_settings", store_slug=store.slug)
     return render(request, "customers/store_settings.html", {"store": store, "form": form})

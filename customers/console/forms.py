@@ -1,19 +1,12 @@
-"""A store's collection settings: the form and the service that changes them.
-
-The form is a plain ModelForm on Store; more settings (retention bounds) are
-added by listing their fields in ``Meta.fields`` and, if they need checks,
-a ``clean_<field>``. The service records exactly what changed in the audit log.
-"""
+"""Forms of the store's settings pages: what they accept; the services change the store."""
 
 from __future__ import annotations
 
 import re
 
 from django import forms
-from django.db import transaction
 
-from stores.audit import audit_record
-from stores.models import Store, User
+from stores.models import Store
 
 # CRM attributes the platform's integrations commonly send; others can be typed in.
 COMMON_CRM_FIELDS = ["age", "gender", "zip", "city", "country", "birthday", "language"]
@@ -61,24 +54,3 @@ class StoreSettingsForm(forms.ModelForm):
             ),
             "collect_emails": "Collect e-mail addresses",
         }
-
-
-def store_settings_update(*, store: Store, form: StoreSettingsForm, actor: User) -> list[str]:
-    """Save a valid settings form; audit the changed fields (old and new values)."""
-    changed = list(form.changed_data)
-    if not changed:
-        return []
-    before = Store.objects.filter(pk=store.pk).values(*changed).get()
-    with transaction.atomic():
-        form.save()
-        audit_record(
-            action="store.settings_change",
-            store=store,
-            actor=actor,
-            detail={
-                "changed": {
-                    name: {"from": before[name], "to": form.cleaned_data[name]} for name in changed
-                }
-            },
-        )
-    return changed
