@@ -15,7 +15,7 @@ import pytest
 from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
-from clerkgdpr.processes import worker_args
+from clerkgdpr.processes import start_celery, worker_args
 from customers.forget import (
     FORGET_LOCK_NAMESPACE,
     forget_execute,
@@ -29,7 +29,6 @@ from tests.forget_helpers import (
     kill_tree,
     make_person,
     order_totals,
-    start_celery,
     stop,
 )
 

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from bench.bulk_stores import dashboard_stores_create
 from customers.models import Customer
 from customers.services import inventory_refresh
-from gdpr_dashboard.bulk_stores import dashboard_stores_create
 from gdpr_dashboard.models import (
     AuditEvent,
     Backup,
