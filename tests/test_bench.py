@@ -1,7 +1,9 @@
 """The benchmark harness (`python -m bench`) end to end at a tiny scale: builds, measures,
 writes every output."""
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -83,3 +85,24 @@ def test_a_percentile_is_one_of_the_measured_values():
     assert percentile([7.0], 0.99) == 7.0
     with pytest.raises(ValueError):
         percentile([], 0.5)
+
+
+def test_the_product_never_imports_the_benchmark_harness():
+    """bench/ is not installed with the product, and psutil is a dev dependency only."""
+    root = Path(__file__).resolve().parent.parent
+    offending = []
+    for package in ("clerkgdpr", "stores", "customers", "gdpr_dashboard"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    names = [node.module or ""]
+                else:
+                    continue
+                offending += [
+                    f"{path.relative_to(root)}: {name}"
+                    for name in names
+                    if name.split(".")[0] in ("bench", "psutil")
+                ]
+    assert offending == []
