@@ -1,6 +1,6 @@
 """Benchmark: expiry of N expired events under concurrent ingestion, and the backup of N events.
 
-    DATABASE_URL=... .venv/bin/python bench/retention_backup.py [--events 1000000]
+    DATABASE_URL=... .venv/bin/python -m bench.retention_backup [--events 1000000]
 
 Creates (or refills) the store ``bench-retention`` in account ``bench``; run
 ``manage.py migrate_schemas --shared`` on the database first.  Ingestion is
@@ -11,34 +11,24 @@ counters and inserts a page view, from a separate connection, measured before
 
 from __future__ import annotations
 
+import bench.django_setup  # noqa: F401 - first: Django set up before the product is imported
+
+# isort: split
 import argparse
-import os
-import statistics
-import sys
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clerkgdpr.settings")
+import psycopg
+from django.db import connection
+from django.utils import timezone
 
-from clerkgdpr.runtime import ensure_services  # noqa: E402
-
-ensure_services(redis=False)
-
-import django  # noqa: E402
-
-django.setup()
-
-import psycopg  # noqa: E402
-from customers.backup import backup_create  # noqa: E402
-from customers.expiry import retention_expire  # noqa: E402
-from customers.restore import restore_store  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from stores.models import Account, Store  # noqa: E402
-from stores.services import account_create, store_create  # noqa: E402
+from bench.stats import percentile
+from customers.retention.backup import backup_create
+from customers.retention.expiry import retention_expire
+from customers.retention.restore import restore_store
+from stores.models import Account, Store
+from stores.services import account_create, store_create
 
 FRESH_VISITORS = 1000
 
@@ -156,8 +146,8 @@ class Ingestion(threading.Thread):
         return out
 
 
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1] * 1000 if len(values) > 20 else float("nan")
+def p95_ms(values: list[float]) -> float:
+    return percentile(values, 0.95) * 1000 if values else float("nan")
 
 
 def main() -> None:
@@ -187,8 +177,8 @@ def main() -> None:
     ingest.join()
     print(
         f"expiry: {expiry_s:.1f} s, deleted {counts}\n"
-        f"ingestion p95: baseline {p95(baseline):.1f} ms ({len(baseline)} writes), "
-        f"during expiry {p95(during):.1f} ms ({len(during)} writes)"
+        f"ingestion p95: baseline {p95_ms(baseline):.1f} ms ({len(baseline)} writes), "
+        f"during expiry {p95_ms(during):.1f} ms ({len(during)} writes)"
     )
 
     fill(store, args.events)

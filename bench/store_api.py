@@ -1,10 +1,10 @@
-"""Load figures for the store API (a measurement, not a test). Standard library only.
+"""Load figures for the store API (a measurement, not a test). No Django: HTTP only.
 
-Run against a server (gunicorn, 2 workers) on a seeded database:
+Run from the repository root against a server (gunicorn, 2 workers) on a seeded database:
 
-    python bench/store_api.py events --url http://127.0.0.1:8005 --key K --private-key P
-    python bench/store_api.py click  --url ... --key K --rate 200 --seconds 30
-    python bench/store_api.py info   --url ... --key K --private-key P --events 50000
+    python -m bench.store_api events --url http://127.0.0.1:8005 --key K --private-key P
+    python -m bench.store_api click  --url ... --key K --rate 200 --seconds 30
+    python -m bench.store_api info   --url ... --key K --private-key P --events 50000
 
 ``events``: batches of 1,000 mixed events from ``--clients`` connections for
 ``--seconds``; prints events/s. ``click``: an open-loop schedule of single
@@ -25,6 +25,8 @@ import statistics
 import threading
 import time
 import urllib.parse
+
+from bench.stats import percentile
 
 
 def _conn(url: str) -> http.client.HTTPConnection:
@@ -163,13 +165,12 @@ async def _bench_click(args) -> None:
     for _ in workers:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100)
     achieved = len(latencies) / (time.monotonic() - start)
+    p50, p95, p99 = (percentile(latencies, q) * 1000 for q in (0.5, 0.95, 0.99))
     print(
         f"click: {len(latencies):,} calls at {args.rate}/s target ({achieved:.0f}/s done), "
-        f"{len(errors)} non-200; latency p50 {q[49] * 1000:.1f} ms, p95 {q[94] * 1000:.1f} ms, "
-        f"p99 {q[98] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+        f"{len(errors)} non-200; latency p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"p99 {p99:.1f} ms, max {max(latencies) * 1000:.1f} ms"
     )
 
 

@@ -1,12 +1,22 @@
-"""Command lines of the processes the launcher, the tests and the benchmark start, and
-how they are stopped."""
+"""The processes the launcher, the tests and the benchmark start: their command lines, how
+to start one and wait until it is ready, and how to stop it."""
 
 from __future__ import annotations
 
+import http.client
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from clerkgdpr.runtime import BASE_DIR
 
 QUEUES = "forget,maintenance"
+
+
+class NotReady(RuntimeError):
+    """A started process exited, or was not ready in time; the message ends with its log."""
 
 
 def celery_command(*args: str) -> list[str]:
@@ -48,3 +58,83 @@ def worker_args(*, concurrency: int = 1, loglevel: str = "INFO", quiet: bool = T
     if quiet:
         args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     return args
+
+
+def start_celery(
+    args: list[str], *, env: dict, log_path: Path, ready: str = "ready", timeout: float = 60
+) -> subprocess.Popen:
+    """``celery -A clerkgdpr <args>``, its output in ``log_path``; returns once the log shows
+    ``ready`` (a worker logs "celery@host ready." at INFO; beat logs "Starting")."""
+    return _start(
+        celery_command(*args),
+        env=env,
+        log_path=log_path,
+        ready=lambda: ready in log_path.read_text(),
+        what=f"celery {args[0]}",
+        timeout=timeout,
+    )
+
+
+def start_web(
+    command: list[str], *, port: int, env: dict, log_path: Path, timeout: float = 60
+) -> subprocess.Popen:
+    """A web server listening on 127.0.0.1:``port``; returns once ``/healthz`` answers 200."""
+    return _start(
+        command,
+        env=env,
+        log_path=log_path,
+        ready=lambda: _healthy(port),
+        what="web server",
+        timeout=timeout,
+    )
+
+
+def start_gunicorn(
+    *, port: int, env: dict, log_path: Path, workers: int = 2, timeout: float = 60
+) -> subprocess.Popen:
+    """gunicorn (``gunicorn_command``) started and answering ``/healthz``."""
+    return start_web(
+        gunicorn_command(port=port, workers=workers),
+        port=port,
+        env=env,
+        log_path=log_path,
+        timeout=timeout,
+    )
+
+
+def _start(
+    command: list[str],
+    *,
+    env: dict,
+    log_path: Path,
+    ready: Callable[[], bool],
+    what: str,
+    timeout: float,
+) -> subprocess.Popen:
+    with open(log_path, "w") as log:  # the child has its own copy of the descriptor
+        proc = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            # Not handed to the caller, so stopped here; the log says why.
+            if proc.poll() is None:
+                state = f"not ready within {timeout:.0f} s"
+            else:
+                state = f"exited ({proc.returncode}) before it was ready"
+            stop_process(proc)
+            raise NotReady(f"{what} {state}; {log_path}:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return proc
+
+
+def _healthy(port: int) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()

@@ -12,7 +12,6 @@ Charlie owns Globex and has no access to Acme, Sam is platform staff.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -22,7 +21,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from clerkgdpr.processes import celery_command, stop_process, worker_args
+from clerkgdpr.processes import start_celery, start_web, stop_process, worker_args
 from stores.models import Role, Store, User
 from stores.services import account_create, staff_add, store_create
 
@@ -195,20 +194,8 @@ def celery_worker_process(django_db_setup):
     env = {**os.environ, "DATABASE_URL": database_url()}
     log_path = BASE_DIR / "var" / f"test-worker-{os.getpid()}.log"
     log_path.parent.mkdir(exist_ok=True)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            celery_command(*worker_args()),
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_celery(worker_args(), env=env, log_path=log_path)
     try:
-        deadline = time.monotonic() + 30
-        while "ready" not in log_path.read_text() and time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"worker exited early:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
         yield proc
     finally:
         stop_process(proc, timeout=15)
@@ -269,35 +256,11 @@ def live_console(django_db_setup):
     }
     log_path = BASE_DIR / "var" / f"test-web-{os.getpid()}.log"
     log_path.parent.mkdir(exist_ok=True)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "runserver",
-                f"127.0.0.1:{port}",
-                "--noreload",
-                "--insecure",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    # runserver, not gunicorn: with --insecure it serves the static files the browser needs.
+    runserver = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    proc = start_web([*runserver, "--insecure"], port=port, env=env, log_path=log_path)
     try:
-        import urllib.request
-
-        def up() -> bool:
-            if proc.poll() is not None:
-                pytest.fail(f"web server exited early:\n{log_path.read_text()[-3000:]}")
-            try:
-                return urllib.request.urlopen(f"{url}/healthz", timeout=1).status == 200
-            except OSError:
-                return False
-
-        wait_for(up, timeout=30)
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
         stop_process(proc, timeout=10)
 

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from clerkgdpr.processes import gunicorn_command, stop_process, worker_args
+from clerkgdpr.processes import start_celery, start_gunicorn, stop_process, worker_args
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -218,23 +218,7 @@ class Web:
 
     def __init__(self, env: dict, log_path: Path, workers: int = 2):
         self.port = free_port()
-        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            gunicorn_command(port=self.port, workers=workers),
-            cwd=BASE_DIR,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(lambda: self._up(), timeout=30, what="gunicorn")
-
-    def _up(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"gunicorn exited: {Path(self.log.name).read_text()[-2000:]}")
-        try:
-            return self.request("GET", "/healthz")[0] == 200
-        except OSError:
-            return False
+        self.proc = start_gunicorn(port=self.port, workers=workers, env=env, log_path=log_path)
 
     def request(
         self, method: str, path: str, *, body: bytes | None = None, headers: dict | None = None
@@ -249,33 +233,22 @@ class Web:
 
     def stop(self) -> None:
         stop_process(self.proc, timeout=15)
-        self.log.close()
 
 
 class Celery:
     """A Celery worker or beat process on the test's own servers."""
 
-    def __init__(self, env: dict, log_path: Path, *args: str):
-        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.log_path = log_path
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "clerkgdpr", *args],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
 
     @classmethod
     def worker(cls, env: dict, log_path: Path) -> Celery:
-        worker = cls(env, log_path, *worker_args())
-        wait_until(lambda: "ready" in log_path.read_text(), timeout=60, what="celery worker")
-        return worker
+        return cls(start_celery(worker_args(), env=env, log_path=log_path))
 
     @classmethod
     def beat(cls, env: dict, log_path: Path, schedule: Path) -> Celery:
-        return cls(env, log_path, "beat", "-l", "INFO", "-s", str(schedule))
+        args = ["beat", "-l", "INFO", "-s", str(schedule)]
+        return cls(start_celery(args, env=env, log_path=log_path, ready="Starting"))
 
     def stop(self) -> None:
         stop_process(self.proc, timeout=20)
-        self.log.close()

@@ -122,31 +122,7 @@ def schema_checksum(schema: str, *, exclude_where: dict[str, str] | None = None)
     return digest.hexdigest()
 
 
-# --- processes: workers, beat and a Redis of the test's own ---------------------------------
-
-
-def start_celery(args: list[str], *, env: dict, log_path, ready: str = "ready", timeout=30):
-    """Start ``celery -A clerkgdpr <args>`` and wait for ``ready`` in its log."""
-    import subprocess
-    import time
-
-    from clerkgdpr.processes import celery_command
-    from tests.conftest import BASE_DIR
-
-    log = open(log_path, "w")  # noqa: SIM115 - the child owns it for its life
-    proc = subprocess.Popen(
-        celery_command(*args),
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + timeout
-    while ready not in log_path.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"celery {args[0]} not ready:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
-    return proc
+# --- processes ------------------------------------------------------------------------------
 
 
 def kill_tree(proc, sig=None) -> None:

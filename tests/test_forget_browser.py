@@ -13,10 +13,11 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+from clerkgdpr.processes import start_celery
 from gdpr_dashboard.models import PrivacyRequest
 from tests.conftest import BASE_DIR, browser_login, database_url
 from tests.faults import OwnRedis
-from tests.forget_helpers import find_anywhere, make_person, start_celery, stop
+from tests.forget_helpers import find_anywhere, make_person, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 

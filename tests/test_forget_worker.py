@@ -15,7 +15,7 @@ import pytest
 from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
-from clerkgdpr.processes import worker_args
+from clerkgdpr.processes import start_celery, worker_args
 from customers.locks import LOCK_FORGET
 from customers.privacy.forget import forget_execute
 from customers.privacy.forget_requests import (
@@ -30,7 +30,6 @@ from tests.forget_helpers import (
     kill_tree,
     make_person,
     order_totals,
-    start_celery,
     stop,
 )
 

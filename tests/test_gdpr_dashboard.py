@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from bench.bulk_stores import dashboard_stores_create
 from customers.inventory import inventory_refresh
 from customers.models import Customer
-from gdpr_dashboard.bulk_stores import dashboard_stores_create
 from gdpr_dashboard.models import (
     Backup,
     InventorySnapshot,

@@ -1,6 +1,6 @@
 """Open-loop HTTP load from a second process: GET a path at a fixed rate, report latencies.
 
-``python -m clerkgdpr.benchmark.load --port P --rate 200 --seconds 10 --path-template
+``python -m bench.load --port P --rate 200 --seconds 10 --path-template
 '/v2/log/click?key=K&product={n}&visitor=v-load-{n}'`` prints one JSON object:
 sent, errors, p50_ms, p95_ms, max_ms.  Requests start on schedule whatever the
 latency of earlier ones (a thread pool sends them), so a slow server shows up
@@ -16,6 +16,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from bench.stats import percentile
 
 
 def main() -> None:
@@ -65,10 +67,9 @@ def main() -> None:
             pool.submit(one, n)
             sent += 1
     total = sent
-    ordered = sorted(latencies)
 
     def pct(q: float) -> float:
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+        return percentile(latencies, q) if latencies else 0.0
 
     print(
         json.dumps(
@@ -78,7 +79,7 @@ def main() -> None:
                 "error_statuses": sorted(set(errors)),
                 "p50_ms": pct(0.5),
                 "p95_ms": pct(0.95),
-                "max_ms": ordered[-1] if ordered else 0.0,
+                "max_ms": max(latencies, default=0.0),
                 "seconds": time.perf_counter() - start,
             }
         )

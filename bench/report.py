@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
-NOT_YET = "not measured yet (feature not on main)"
-
 
 @dataclass
 class Figure:
@@ -20,7 +18,7 @@ class Figure:
     unit: str
     target: float | None  # None: reported, no target
     higher_is_better: bool = False
-    source: str = ""  # which issue set the target
+    source: str = ""  # what the target stands for
     value: float | None = None
     runs: list[float] = field(default_factory=list)
     note: str = ""
@@ -44,7 +42,7 @@ class Figure:
     @property
     def value_text(self) -> str:
         if self.value is None:
-            return self.note or NOT_YET
+            return self.note or "not measured"
         return f"{_num(self.value)} {self.unit}".strip()
 
 

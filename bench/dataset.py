@@ -17,10 +17,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 
+from bench.bulk_stores import dashboard_stores_create
+from gdpr_dashboard.models import PrivacyRequest
 from stores.digests import identifier_digest
-from stores.models import Account, Role, Store
+from stores.models import Account, Role, Store, User
 from stores.services import account_create, staff_add, store_create
 
 BENCH_ACCOUNT = "bench"
@@ -100,8 +104,6 @@ def ensure_owner() -> tuple[Account, object]:
 
 
 def drop_store(slug: str) -> None:
-    from gdpr_dashboard.models import PrivacyRequest
-
     connection.set_schema_to_public()
     store = Store.objects.filter(slug=slug).first()
     if store is not None:
@@ -334,11 +336,6 @@ DASH_OWNER = "dash@bench.example"
 
 def session_cookie(email: str) -> dict:
     """A logged-in session for this user, as the Cookie header a browser would send."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    from stores.models import User
-
     user = User.objects.get(email=email)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
@@ -351,8 +348,6 @@ def session_cookie(email: str) -> dict:
 def dashboard_account(n: int) -> tuple[str, dict]:
     """An account with n stores for the dashboard figure (public rows only: the dashboard
     never reads a store schema), owned by its own user so search elsewhere is not affected."""
-    from gdpr_dashboard.bulk_stores import dashboard_stores_create
-
     connection.set_schema_to_public()
     account = Account.objects.filter(slug=DASH_ACCOUNT).first() or account_create(
         slug=DASH_ACCOUNT, name="Bench Dashboard Co"

@@ -1,4 +1,4 @@
-"""Many dashboard-only stores at once, for the 50-store test and benchmark.
+"""Many dashboard-only stores at once, for the 50-store tests and the benchmark.
 
 The stores are public rows only (``bulk_create`` skips django-tenants' save,
 so no schema is created): the dashboard never reads a store schema, and 50

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import http.client
 import os
-import subprocess
 import threading
-import time
 from pathlib import Path
 
 import psutil
 from django.conf import settings
 
-from clerkgdpr.processes import celery_command, gunicorn_command, stop_process, worker_args
-
-BASE_DIR = Path(settings.BASE_DIR)
+from clerkgdpr.processes import start_celery, start_gunicorn, stop_process, worker_args
 
 
 def _env() -> dict:
+    """The children's environment: this run's database (the test database under pytest)."""
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     db = settings.DATABASES["default"]
     host = db["HOST"] or "127.0.0.1"
@@ -39,28 +36,13 @@ def _env() -> dict:
 
 
 class Web:
-    """gunicorn with 2 sync workers (the issue's setup: 2 cores, 2 workers)."""
+    """gunicorn with 2 sync workers (the target machine: 2 cores, 2 workers)."""
 
     def __init__(self, port: int, log_dir: Path, workers: int = 2):
         self.port = port
-        self.log = open(log_dir / "bench-web.log", "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            gunicorn_command(port=port, workers=workers),
-            cwd=BASE_DIR,
-            env=_env(),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+        self.proc = start_gunicorn(
+            port=port, workers=workers, env=_env(), log_path=log_dir / "bench-web.log"
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log.name}")
-            try:
-                if self.get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer within 60 s")
 
     def get(self, path: str, headers: dict | None = None) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
@@ -73,29 +55,18 @@ class Web:
 
     def stop(self) -> None:
         stop_process(self.proc, timeout=20)
-        self.log.close()
 
 
 class Worker:
     def __init__(self, log_dir: Path, concurrency: int = 1):
-        self.log_path = log_dir / "bench-worker.log"
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            celery_command(*worker_args(concurrency=concurrency)),
-            cwd=BASE_DIR,
+        self.proc = start_celery(
+            worker_args(concurrency=concurrency),
             env=_env(),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            log_path=log_dir / "bench-worker.log",
         )
-        deadline = time.monotonic() + 60
-        while "ready" not in self.log_path.read_text():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"celery worker did not start; see {self.log_path}")
-            time.sleep(0.2)
 
     def stop(self) -> None:
         stop_process(self.proc, timeout=20)
-        self.log.close()
 
 
 class MemorySampler(threading.Thread):
