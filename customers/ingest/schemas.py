@@ -56,7 +56,10 @@ def _valid_email(value: str) -> str:
 
 def _aware_time(value: datetime) -> datetime:
     # UTC throughout: visit days are UTC days.
-    value = value.replace(tzinfo=UTC) if timezone.is_naive(value) else value.astimezone(UTC)
+    try:
+        value = value.replace(tzinfo=UTC) if timezone.is_naive(value) else value.astimezone(UTC)
+    except OverflowError:  # an offset that moves it past year 1 or 9999
+        raise ValueError("is before the year 2000") from None
     if value < EARLIEST:
         raise ValueError("is before the year 2000")
     if value > timezone.now() + FUTURE_SLACK:
