@@ -89,6 +89,47 @@ class Visitor(models.Model):
         return f"Visitor #{self.pk}"
 
 
+class LinkVia(models.TextChoices):
+    SALE = "sale", "sale"
+    EMAIL = "email", "e-mail logged"
+    LOGIN = "login", "logged-in browsing"
+    SYNC = "sync", "order sync"
+
+
+class VisitorLink(models.Model):
+    """A device (visitor id) seen with an identified customer: one row per pair.
+
+    A device may be linked to several customers over time (a family computer). Calls
+    with the public key add links and never move one; ``Visitor.customer`` is the
+    device's first customer, re-assigned only by a private-key order sync. Whose rows
+    are whose follows from these links (README, "Whose is this row?").
+    """
+
+    visitor = models.ForeignKey(
+        Visitor,
+        on_delete=models.CASCADE,
+        related_name="links",
+        db_index=False,  # covered by the (visitor, customer) constraint
+        db_constraint=False,  # see EVENT_TABLES_WITHOUT_FOREIGN_KEYS
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="links",
+        db_index=False,  # visitorlink_customer_idx
+        db_constraint=False,
+    )
+    via = models.CharField(max_length=10, choices=LinkVia.choices)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["visitor", "customer"], name="visitorlink_unique"),
+        ]
+        indexes = [models.Index(fields=["customer"], name="visitorlink_customer_idx")]
+
+
 # EVENT_TABLES_WITHOUT_FOREIGN_KEYS: page views, content views, clicks (and orders) point
 # at their visitor without a database foreign key. PostgreSQL would check that key for
 # every event written and, for every visitor deleted, look in each of those tables again

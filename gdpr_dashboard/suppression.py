@@ -63,16 +63,22 @@ def forgotten_on(*, store: Store, kind: str, digest: str) -> datetime | None:
 # --- the rule, in one place (forget pipeline) --------------------------------------
 
 
-def suppression_blocks(forgotten_at: datetime | None, record_time: datetime | None) -> bool:
+def suppression_blocks(
+    forgotten_at: datetime | None, record_time: datetime | None, *, kind: str = ""
+) -> bool:
     """Whether a record about a suppressed identifier is dropped.
 
-    Records from before the forget are the forgotten person's old data coming
-    back through a sync: dropped. Activity after the forget passes. A record
-    without a time of its own (a bare CRM sync) counts as old while the
-    suppression is active; an owner can lift the suppression.
+    A forgotten visitor id (a device) stays forgotten: everything naming it is
+    dropped, whatever its time, since the shop's cookie outlives the forget. For
+    e-mails and customer ids, records from before the forget are the forgotten
+    person's old data coming back through a sync: dropped; activity after the
+    forget passes. A record without a time of its own (a bare CRM sync) counts as
+    old while the suppression is active. An owner can lift a suppression.
     """
     if forgotten_at is None:
         return False
+    if kind == "visitor":
+        return True
     return record_time is None or record_time < forgotten_at
 
 
@@ -102,7 +108,9 @@ class SuppressionFilter:
         return any(self.active.values())
 
     def blocks(self, *, kind: str, digest: str, at: datetime | None) -> bool:
-        if not digest or not suppression_blocks(self.active.get(kind, {}).get(digest), at):
+        if not digest or not suppression_blocks(
+            self.active.get(kind, {}).get(digest), at, kind=kind
+        ):
             return False
         self.blocked[kind][digest] = self.blocked[kind].get(digest, 0) + 1
         return True

@@ -106,7 +106,10 @@ def test_it_blocks_resent_old_data_after_a_forget_but_takes_new_activity(client,
     connection.set_tenant(store)
     assert not Customer.objects.exists() and not PageView.objects.exists()
     connection.set_schema_to_public()
-    # Activity after the forget is new data and is kept.
+    # Activity after the forget is new data and is kept; the forgotten device stays forgotten.
     now = int(timezone.now().timestamp()) + 1
-    fresh = {"events": [{"kind": "page", "visitor": "v-7", "url": "/b", "time": now}]}
+    fresh = {"events": [{"kind": "page", "visitor": "v-8", "url": "/b", "customer": "C-7",
+                         "time": now}]}  # fmt: skip
     assert send(fresh)["stored"] == {"page_views": 1}
+    same_device = {"events": [{"kind": "page", "visitor": "v-7", "url": "/c", "time": now}]}
+    assert send(same_device)["dropped"] == {"suppressed": 1}

@@ -75,12 +75,14 @@ def test_it_continues_a_visit_across_batches(store):
 
 
 def test_it_links_a_logged_in_visitor_and_an_email(store):
+    """With the private key (a shop's server) the e-mail goes to the device's customer."""
     events_ingest(
         store=store,
         events=events(
             {"kind": "page", "visitor": "v3", "url": "/", "customer": "C-1", "time": at(0)},
             {"kind": "email", "visitor": "v3", "email": "Ann@Example.com", "time": at(1)},
         ),
+        trusted=True,
     )
     connection.set_tenant(store)
     customer = Customer.objects.get(customer_ref="C-1")
@@ -115,12 +117,12 @@ def test_it_keeps_no_browsing_when_tracking_is_off(store):
 
 
 def test_it_drops_suppressed_activity_from_before_the_forget_only(store):
-    suppress(store, "visitor", "gone", T0 + timedelta(minutes=30))
+    suppress(store, "customer", "C-gone", T0 + timedelta(minutes=30))
     result = events_ingest(
         store=store,
         events=events(
-            {"kind": "page", "visitor": "gone", "url": "/old", "time": at(10)},
-            {"kind": "page", "visitor": "gone", "url": "/new", "time": at(40)},
+            {"kind": "page", "visitor": "v", "customer": "C-gone", "url": "/old", "time": at(10)},
+            {"kind": "page", "visitor": "v", "customer": "C-gone", "url": "/new", "time": at(40)},
         ),
     )
     assert result.dropped == {"suppressed": 1} and result.stored == {"page_views": 1}
@@ -128,6 +130,30 @@ def test_it_drops_suppressed_activity_from_before_the_forget_only(store):
     assert list(PageView.objects.values_list("url", flat=True)) == ["/new"]
     connection.set_schema_to_public()
     assert Suppression.objects.get().blocked_count == 1
+
+
+def test_a_forgotten_visitor_id_stays_forgotten(store):
+    suppress(store, "visitor", "gone", T0 + timedelta(minutes=30))
+    result = events_ingest(
+        store=store,
+        events=events(
+            {"kind": "page", "visitor": "gone", "url": "/old", "time": at(10)},
+            {"kind": "page", "visitor": "gone", "url": "/new", "time": at(40)},
+            {
+                "kind": "sale",
+                "visitor": "gone",
+                "customer": "C-9",
+                "sale": "S-9",
+                "products": [1],
+                "time": at(41),
+            },  # fmt: skip
+        ),
+    )
+    assert result.dropped == {"suppressed": 3} and result.stored == {"orders": 1}
+    connection.set_tenant(store)
+    assert not PageView.objects.exists() and not Visitor.objects.exists()
+    order = Order.objects.get(order_ref="S-9")
+    assert order.customer.customer_ref == "C-9" and order.visitor is None
 
 
 def test_it_blocks_resync_of_a_forgotten_customer(store):

@@ -11,9 +11,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from customers.jobs import inventory_refresh_soon
-from customers.models import (
-    Customer,
-)
+from customers.models import Customer, Visitor, VisitorLink
 from gdpr_dashboard.suppression import SuppressionFilter, suppression_blocks
 from stores.digests import identifier_digest
 from stores.models import Store
@@ -94,7 +92,9 @@ class Suppressed:
     def would_block(self, at: datetime | None, **identifiers: str | None) -> bool:
         """Like ``blocks``, without counting (to decide before the counted write)."""
         return any(
-            suppression_blocks(self.filter.active[kind].get(self.digest(kind, value)), at)
+            suppression_blocks(
+                self.filter.active[kind].get(self.digest(kind, value)), at, kind=kind
+            )
             for kind, value in identifiers.items()
             if value
         )
@@ -148,3 +148,48 @@ def customers_ensure(store, refs: dict[str, datetime], suppressed) -> dict[str, 
             [ordered, [refs[r] for r in ordered]],
         )
         return dict(cursor.fetchall())
+
+
+LINK_UPSERT = f"""
+INSERT INTO {VisitorLink._meta.db_table} AS l (visitor_id, customer_id, via, first_seen, last_seen)
+SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::timestamptz[],
+    %s::timestamptz[]) ORDER BY 1, 2
+ON CONFLICT (visitor_id, customer_id) DO UPDATE SET
+    first_seen = LEAST(l.first_seen, EXCLUDED.first_seen),
+    last_seen = GREATEST(l.last_seen, EXCLUDED.last_seen)
+"""
+
+
+def links_touch(
+    pairs: dict[tuple[int, int], tuple[str, datetime, datetime]], *, reassign: bool = False
+) -> None:
+    """Record that each (visitor pk, customer pk) device was seen with that customer.
+
+    Links are only ever added here: a call never takes a device away from another
+    customer. The device's first customer (``Visitor.customer``) is set where it has
+    none; ``reassign`` (a private-key order sync) makes the newest pair's customer it.
+    """
+    if not pairs:
+        return
+    keys = sorted(pairs)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            LINK_UPSERT,
+            [
+                [v for v, _ in keys],
+                [c for _, c in keys],
+                [pairs[k][0] for k in keys],
+                [pairs[k][1] for k in keys],
+                [pairs[k][2] for k in keys],
+            ],
+        )
+        newest: dict[int, int] = {}
+        for (visitor_id, customer_id), _ in sorted(pairs.items(), key=lambda kv: kv[1][2]):
+            newest[visitor_id] = customer_id
+        owners = sorted(newest.items())
+        cursor.execute(
+            f"UPDATE {Visitor._meta.db_table} v SET customer_id = d.c "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS d(v, c) WHERE v.id = d.v"
+            + ("" if reassign else " AND v.customer_id IS NULL"),
+            [[v for v, _ in owners], [c for _, c in owners]],
+        )

@@ -17,6 +17,7 @@ from customers.models import (
     Customer,
     Order,
     Visitor,
+    VisitorLink,
 )
 from stores.models import Store
 
@@ -117,9 +118,15 @@ def customers_delete(*, store: Store, refs: list[str]) -> IngestResult:
             .values_list("pk", "email", "name", "attributes")
         )
         ids = [pk for pk, *_ in rows]
-        linked = set(
-            Visitor.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True)
-        ) | set(Order.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True))
+        linked = (
+            set(Visitor.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True))
+            | set(
+                VisitorLink.objects.filter(customer_id__in=ids).values_list(
+                    "customer_id", flat=True
+                )
+            )
+            | set(Order.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True))
+        )
         cleared = [
             pk
             for pk, email, name, attributes in rows

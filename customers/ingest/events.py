@@ -17,6 +17,7 @@ from customers.ingest.common import (
     collected,
     customers_ensure,
     insert_rows,
+    links_touch,
     store_schema,
 )
 from customers.ingest.orders import orders_write
@@ -62,8 +63,13 @@ CLICK_COLUMNS = (
 )
 
 
-def events_ingest(*, store: Store, events: Iterable) -> IngestResult:
-    """Store a batch of tracking events (any kinds, each with its own time)."""
+def events_ingest(*, store: Store, events: Iterable, trusted: bool = False) -> IngestResult:
+    """Store a batch of tracking events (any kinds, each with its own time).
+
+    ``trusted``: the batch comes with the store's private key (a shop's server, or the
+    demo seeder), so it may assign a device to a customer and an e-mail to the device's
+    customer. Calls with the public key (anyone's browser) only ever add links.
+    """
     result = IngestResult()
     kept = []
     for event in events:
@@ -84,7 +90,16 @@ def events_ingest(*, store: Store, events: Iterable) -> IngestResult:
         passing = []
         for event in kept:
             email = getattr(event, "email", None) if store.collect_emails else None
-            if suppressed.blocks(
+            if (
+                event.kind == "sale"
+                and suppressed.would_block(event.time, visitor=event.visitor)
+                and not suppressed.would_block(event.time, customer=event.customer, email=email)
+            ):
+                # A forgotten device: the sale stays its customer's, without the device.
+                suppressed.blocks(event.time, visitor=event.visitor)
+                result.dropped["suppressed"] += 1
+                passing.append(event.model_copy(update={"visitor": None}))
+            elif suppressed.blocks(
                 event.time, visitor=event.visitor, customer=event.customer, email=email
             ):
                 result.dropped["suppressed"] += 1
@@ -97,11 +112,13 @@ def events_ingest(*, store: Store, events: Iterable) -> IngestResult:
         with transaction.atomic():
             suppressed.record()
             if passing:
-                _write_events(store, passing, suppressed, result)
+                _write_events(store, passing, suppressed, result, trusted=trusted)
     return result
 
 
-def _write_events(store, events, suppressed: Suppressed, result: IngestResult) -> None:
+def _write_events(
+    store, events, suppressed: Suppressed, result: IngestResult, *, trusted: bool
+) -> None:
     # Customers named by logged-in events or sales are created on demand.
     customer_times: dict[str, datetime] = {}
     for e in events:
@@ -110,11 +127,13 @@ def _write_events(store, events, suppressed: Suppressed, result: IngestResult) -
     customer_ids = customers_ensure(store, customer_times, suppressed) if customer_times else {}
 
     visitor_events = [e for e in events if e.visitor and store.track_browsing]
-    visitors = _visitors_touch(store, visitor_events, customer_ids, suppressed)
+    visitors = _visitors_touch(store, visitor_events, customer_ids, suppressed, trusted=trusted)
 
     emails = [e for e in events if e.kind == "email"]
     if emails:
-        result.stored["emails"] += _emails_link(store, emails, visitors, suppressed)
+        result.stored["emails"] += _emails_link(
+            store, emails, visitors, suppressed, trusted=trusted
+        )
 
     pages, views, clicks = [], [], []
     for e in events:
@@ -149,6 +168,7 @@ def _write_events(store, events, suppressed: Suppressed, result: IngestResult) -
             customer_ids=customer_ids,
             visitor_ids={ref: v["id"] for ref, v in visitors.items()},
             suppressed=suppressed,
+            replace=False,
         )
 
 
@@ -163,7 +183,7 @@ def _order_from_sale(e: SaleEvent) -> OrderIn:
     )
 
 
-def _visitors_touch(store, events, customer_ids, suppressed) -> dict[str, dict]:
+def _visitors_touch(store, events, customer_ids, suppressed, *, trusted) -> dict[str, dict]:
     """Create missing visitors and add the events to their statistics, in one statement.
 
     Each visitor's statistics within the batch are counted here; how the batch
@@ -174,10 +194,18 @@ def _visitors_touch(store, events, customer_ids, suppressed) -> dict[str, dict]:
     """
     times: dict[str, list[datetime]] = defaultdict(list)
     links: dict[str, int] = {}
+    seen_with: dict[tuple[str, int], tuple[str, datetime, datetime]] = {}
     for e in events:
         times[e.visitor].append(e.time)
         if e.customer and e.customer in customer_ids:
-            links[e.visitor] = customer_ids[e.customer]
+            links.setdefault(e.visitor, customer_ids[e.customer])
+            key = (e.visitor, customer_ids[e.customer])
+            via, first, last = seen_with.get(key, ("login", e.time, e.time))
+            seen_with[key] = (
+                "sale" if e.kind == "sale" else via,
+                min(first, e.time),
+                max(last, e.time),
+            )
     if not times:
         return {}
     rows = []
@@ -189,8 +217,13 @@ def _visitors_touch(store, events, customer_ids, suppressed) -> dict[str, dict]:
             (ref, digest, ordered[0], ordered[-1], 1 + visits, 1 + days, seconds, links.get(ref))
         )
     with connection.cursor() as cursor:
-        cursor.execute(VISITOR_UPSERT, [list(col) for col in zip(*rows, strict=True)])
-        return {ref: {"id": pk, "customer_id": cid} for ref, pk, cid in cursor.fetchall()}
+        cursor.execute(
+            VISITOR_UPSERT_TRUSTED if trusted else VISITOR_UPSERT,
+            [list(col) for col in zip(*rows, strict=True)],
+        )
+        touched = {ref: {"id": pk, "customer_id": cid} for ref, pk, cid in cursor.fetchall()}
+    links_touch({(touched[ref]["id"], cid): seen for (ref, cid), seen in seen_with.items()})
+    return touched
 
 
 # A batch entirely older than the visitor's last activity (sent out of order)
@@ -221,9 +254,15 @@ ON CONFLICT (visitor_ref) DO UPDATE SET
         ELSE EXCLUDED.total_duration_seconds END,
     first_seen = LEAST(v.first_seen, EXCLUDED.first_seen),
     last_seen = GREATEST(v.last_seen, EXCLUDED.last_seen),
-    customer_id = COALESCE(EXCLUDED.customer_id, v.customer_id)
+    customer_id = COALESCE(v.customer_id, EXCLUDED.customer_id)
 RETURNING visitor_ref, id, customer_id
 """
+
+
+# With the private key the batch's customer becomes the device's customer.
+VISITOR_UPSERT_TRUSTED = VISITOR_UPSERT.replace(
+    "COALESCE(v.customer_id, EXCLUDED.customer_id)", "COALESCE(EXCLUDED.customer_id, v.customer_id)"
+)
 
 
 def _batch_stats(times: list[datetime]) -> tuple[int, int, int]:
@@ -241,11 +280,15 @@ def _batch_stats(times: list[datetime]) -> tuple[int, int, int]:
     return visits, days, int(seconds)
 
 
-def _emails_link(store, events: list[EmailEvent], visitors: dict, suppressed) -> int:
-    """Attach each e-mail to its visitor's customer (or a customer with that e-mail).
+def _emails_link(
+    store, events: list[EmailEvent], visitors: dict, suppressed, *, trusted: bool
+) -> int:
+    """Link each e-mail's device to the customer holding that e-mail (made if needed).
 
-    A visitor whose customer has no e-mail yet gives it this one; otherwise the
-    visitor is linked to the customer holding the e-mail, made if needed.
+    A public-key call never writes an e-mail onto an existing customer, nor takes a
+    device away from its customer: it only adds a link (the device may be shared). A
+    trusted batch gives the device's customer the e-mail if it has none, and makes the
+    e-mail's customer the device's customer.
     """
     latest: dict[str, EmailEvent] = {}
     for e in sorted(events, key=lambda e: e.time):
@@ -257,34 +300,30 @@ def _emails_link(store, events: list[EmailEvent], visitors: dict, suppressed) ->
         .order_by("last_seen")
         .values_list("email_lower", "pk")
     }
-    current = Customer.objects.in_bulk(
-        {v["customer_id"] for v in visitors.values() if v["customer_id"]}
+    current = (
+        Customer.objects.in_bulk({v["customer_id"] for v in visitors.values() if v["customer_id"]})
+        if trusted
+        else {}
     )
-    relink: dict[int, int] = {}
-    linked = 0
+    pairs: dict[tuple[int, int], tuple[str, datetime, datetime]] = {}
     for ref, e in sorted(latest.items()):
         visitor = visitors.get(ref)
         if visitor is None:
             continue  # browsing tracking is off: there is no visitor to link to
-        linked += 1
         customer = current.get(visitor["customer_id"])
-        if e.email in by_email:
-            relink[visitor["id"]] = by_email[e.email]
-        elif customer is not None and not customer.email:
+        if e.email not in by_email and customer is not None and not customer.email:
             customer.email = e.email
             customer.email_digest = suppressed.digest("email", e.email)
             customer.last_seen = max(customer.last_seen, e.time)
             customer.save(update_fields=["email", "email_digest", "last_seen"])
             by_email[e.email] = customer.pk
-        else:
-            created = Customer.objects.create(
+        elif e.email not in by_email:
+            by_email[e.email] = Customer.objects.create(
                 email=e.email,
                 email_digest=suppressed.digest("email", e.email),
                 first_seen=e.time,
                 last_seen=e.time,
-            )
-            by_email[e.email] = created.pk
-            relink[visitor["id"]] = created.pk
-    for visitor_id, customer_id in relink.items():
-        Visitor.objects.filter(pk=visitor_id).update(customer_id=customer_id)
-    return linked
+            ).pk
+        pairs[(visitor["id"], by_email[e.email])] = ("email", e.time, e.time)
+    links_touch(pairs, reassign=trusted)
+    return len(pairs)

@@ -11,6 +11,7 @@ from customers.ingest.common import (
     Suppressed,
     customers_ensure,
     insert_rows,
+    links_touch,
     store_schema,
 )
 from customers.ingest.schemas import (
@@ -65,8 +66,30 @@ def orders_sync(*, store: Store, orders: list[OrderIn]) -> IngestResult:
 
 
 def orders_write(
-    store, orders, *, customer_ids, visitor_ids, suppressed, result: IngestResult | None = None
+    store,
+    orders,
+    *,
+    customer_ids,
+    visitor_ids,
+    suppressed,
+    result: IngestResult | None = None,
+    replace: bool = True,
 ) -> int:
+    """Write the orders with their lines; link each order's device to its customer.
+
+    ``replace`` (private-key sync): an order id already stored is replaced and the
+    device passes to the order's customer. Without it (a sale from a tracking call)
+    an order id already stored is left as it is: a public key never re-assigns an order.
+    """
+    if not replace:
+        known = set(
+            Order.objects.filter(order_ref__in={o.id for o in orders}).values_list(
+                "order_ref", flat=True
+            )
+        )
+        if known and result is not None:
+            result.dropped["orders_already_stored"] += len(known)
+        orders = [o for o in orders if o.id not in known]
     prices = dict(
         Product.objects.filter(
             product_ref__in={line.id for o in orders for line in o.products}
@@ -126,6 +149,14 @@ def orders_write(
             [list(col) for col in zip(*(rows[r] for r in refs), strict=True)],
         )
         ids = dict(cursor.fetchall())
+    links_touch(
+        {
+            (row[2], row[1]): ("sync" if replace else "sale", row[6], row[6])
+            for row in rows.values()
+            if row[1] and row[2]
+        },
+        reassign=replace,
+    )
     all_lines = [(ids[ref], *line) for ref in refs for line in lines[ref]]
     if all_lines:
         insert_rows(OrderLine, ORDER_LINE_COLUMNS, all_lines)

@@ -208,6 +208,9 @@ def header(subject: Subject, *, store_slug: str, generated_at: datetime) -> dict
         "generated_at": generated_at,
         "subject": {"kind": subject.kind, "value": subject.value},
         "customer": customer_section(subject),
+        # Devices this customer shares with other customers: listed by id only, without
+        # their browsing, which cannot be told apart by person.
+        "shared_devices": list(subject.shared_visitor_refs),
     }
 
 

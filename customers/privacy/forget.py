@@ -20,8 +20,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from customers import jobs
+from customers.catalogue import browsing_tables
 from customers.locks import LOCK_FORGET, store_xact_lock
-from customers.models import Click, ContentView, Customer, Order, PageView, Visitor
+from customers.models import Customer, Order, Visitor, VisitorLink
 from customers.privacy.forget_requests import (
     OPEN_STATUSES,
     forget_request_note_error,
@@ -47,7 +48,10 @@ COUNT_KINDS = (
     "content_views",
     "clicks",
     "orders_anonymised",
+    "shared_devices",
 )
+# Browsing tables and their count names (the personal-data catalogue's).
+BROWSING = {model: name for name, model in browsing_tables().items()}
 
 
 def forget_request_replay(*, original: PrivacyRequest, actor: User | None = None) -> PrivacyRequest:
@@ -151,10 +155,14 @@ def _forget_locked(*, store: Store, locked: PrivacyRequest, schema: str | None =
             emails=[locked.email_digest] if locked.email_digest else [],
             customers=[locked.customer_digest] if locked.customer_digest else [],
             visitors=[d for d in locked.visitor_digests if d],
+            device_is_subject=locked.subject_kind == "visitor",
         )
     now = timezone.now()
     # Record every identifier actually found, so a replay and the suppression cover them.
-    locked.visitor_digests = sorted(set(locked.visitor_digests) | found["visitor"])
+    # A device shared with another customer stays theirs: neither recorded nor suppressed.
+    locked.visitor_digests = sorted(
+        (set(locked.visitor_digests) - found.pop("shared")) | found["visitor"]
+    )
     if not locked.email_digest and found["email"]:
         locked.email_digest = sorted(found["email"])[0]
     if not locked.customer_digest and found["customer"]:
@@ -197,61 +205,91 @@ def _table(model) -> str:
 
 
 def _delete_subject(
-    *, emails: list[str], customers: list[str], visitors: list[str]
+    *, emails: list[str], customers: list[str], visitors: list[str], device_is_subject: bool
 ) -> tuple[dict, dict[str, set[str]]]:
     """The deletion proper, in the current (store) schema. Set-based: one statement per table.
 
-    Customer and visitor rows are locked first (FOR UPDATE): a concurrent
-    insert that refers to them (a new page view, a visitor linked to the
-    customer) waits for this transaction, then finds them gone.
+    Who loses what (README, "Whose is this row?"): the subject's customer rows and their
+    links; the devices named or linked, with all their browsing. A device also linked to
+    another customer (shared) keeps its row and the other links, loses its browsing (it
+    cannot be told apart by person) and is not suppressed. Orders of the subject's
+    customers, and anonymous orders of its own devices or e-mail, become anonymous; another
+    customer's order placed on a forgotten device stays theirs, without the device.
+    ``device_is_subject``: the request names a device, which goes even when shared.
+
+    Customer and visitor rows are locked first (FOR UPDATE): a concurrent insert that
+    refers to them (a new page view, a new link) waits for this transaction.
     """
+    T = {m: _table(m) for m in (Customer, Visitor, VisitorLink, Order, *BROWSING)}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, email_digest, customer_digest FROM {_table(Customer)} "
+            f"SELECT id, email_digest, customer_digest FROM {T[Customer]} "
             "WHERE (email_digest <> '' AND email_digest = ANY(%s)) "
-            "OR (customer_digest <> '' AND customer_digest = ANY(%s)) FOR UPDATE",
+            "OR (customer_digest <> '' AND customer_digest = ANY(%s)) ORDER BY id FOR UPDATE",
             [emails, customers],
         )
         customer_rows = cursor.fetchall()
         customer_ids = [row[0] for row in customer_rows]
         cursor.execute(
-            f"SELECT id, visitor_digest FROM {_table(Visitor)} "
+            f"SELECT id, visitor_digest FROM {T[Visitor]} "
             "WHERE (visitor_digest <> '' AND visitor_digest = ANY(%s)) "
-            "OR customer_id = ANY(%s::bigint[]) FOR UPDATE",
-            [visitors, customer_ids],
+            f"OR id IN (SELECT visitor_id FROM {T[VisitorLink]} WHERE customer_id = ANY(%s)) "
+            "OR customer_id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
+            [visitors, customer_ids, customer_ids],
         )
-        visitor_rows = cursor.fetchall()
-        visitor_ids = [row[0] for row in visitor_rows]
+        device_rows = cursor.fetchall()
+        devices = [row[0] for row in device_rows]
+        shared: set[int] = set()
+        if not device_is_subject and devices:
+            cursor.execute(
+                f"SELECT v.id FROM {T[Visitor]} v WHERE v.id = ANY(%s) AND ("
+                "(v.customer_id IS NOT NULL AND NOT v.customer_id = ANY(%s::bigint[])) "
+                f"OR EXISTS (SELECT 1 FROM {T[VisitorLink]} l WHERE l.visitor_id = v.id "
+                "AND NOT l.customer_id = ANY(%s::bigint[])))",
+                [devices, customer_ids, customer_ids],
+            )
+            shared = {row[0] for row in cursor.fetchall()}
+        own = [pk for pk in devices if pk not in shared]
         found = {
             "email": {row[1] for row in customer_rows if row[1]},
             "customer": {row[2] for row in customer_rows if row[2]},
-            "visitor": {row[1] for row in visitor_rows if row[1]},
+            "visitor": {row[1] for row in device_rows if row[1] and row[0] not in shared},
+            "shared": {row[1] for row in device_rows if row[1] and row[0] in shared},
         }
         counts = {}
-        for name, model in (
-            ("page_views", PageView),
-            ("content_views", ContentView),
-            ("clicks", Click),
-        ):
+        for model in BROWSING:
             cursor.execute(
-                f"DELETE FROM {_table(model)} WHERE visitor_id = ANY(%s::bigint[])", [visitor_ids]
+                f"DELETE FROM {T[model]} WHERE visitor_id = ANY(%s::bigint[])", [devices]
             )
-            counts[name] = cursor.rowcount
+            counts[BROWSING[model]] = cursor.rowcount
         # Orders stay (totals, products, dates) as anonymous orders.
         cursor.execute(
-            f"UPDATE {_table(Order)} SET customer_id = NULL, visitor_id = NULL, email = NULL, "
-            "email_digest = '' WHERE customer_id = ANY(%s::bigint[]) "
-            "OR visitor_id = ANY(%s::bigint[]) "
-            "OR (email_digest <> '' AND email_digest = ANY(%s))",
-            [customer_ids, visitor_ids, sorted(set(emails) | found["email"])],
+            f"UPDATE {T[Order]} SET customer_id = NULL, visitor_id = NULL, email = NULL, "
+            "email_digest = '' WHERE customer_id = ANY(%s::bigint[]) OR (customer_id IS NULL AND "
+            "(visitor_id = ANY(%s::bigint[]) OR (email_digest <> '' AND email_digest = ANY(%s))))",
+            [customer_ids, own, sorted(set(emails) | found["email"])],
         )
         counts["orders_anonymised"] = cursor.rowcount
-        cursor.execute(f"DELETE FROM {_table(Visitor)} WHERE id = ANY(%s::bigint[])", [visitor_ids])
-        counts["visitors"] = cursor.rowcount
         cursor.execute(
-            f"DELETE FROM {_table(Customer)} WHERE id = ANY(%s::bigint[])", [customer_ids]
+            f"UPDATE {T[Order]} SET visitor_id = NULL WHERE visitor_id = ANY(%s::bigint[])", [own]
         )
+        cursor.execute(
+            f"DELETE FROM {T[VisitorLink]} "
+            "WHERE customer_id = ANY(%s::bigint[]) OR visitor_id = ANY(%s::bigint[])",
+            [customer_ids, own],
+        )
+        # A shared device whose first customer goes passes to its earliest remaining link.
+        cursor.execute(
+            f"UPDATE {T[Visitor]} v SET customer_id = (SELECT l.customer_id "
+            f"FROM {T[VisitorLink]} l WHERE l.visitor_id = v.id ORDER BY l.first_seen, l.id "
+            "LIMIT 1) WHERE v.customer_id = ANY(%s::bigint[]) AND NOT v.id = ANY(%s::bigint[])",
+            [customer_ids, own],
+        )
+        cursor.execute(f"DELETE FROM {T[Visitor]} WHERE id = ANY(%s::bigint[])", [own])
+        counts["visitors"] = cursor.rowcount
+        cursor.execute(f"DELETE FROM {T[Customer]} WHERE id = ANY(%s::bigint[])", [customer_ids])
         counts["customers"] = cursor.rowcount
+        counts["shared_devices"] = len(shared)
     return {k: counts[k] for k in COUNT_KINDS}, found
 
 

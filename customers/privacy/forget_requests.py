@@ -24,7 +24,7 @@ from django_tenants.utils import tenant_context
 
 from customers import jobs
 from customers.models import Customer, Visitor
-from customers.privacy.subjects import Subject, SubjectKind, clean_identifier
+from customers.privacy.subjects import Subject, SubjectKind, clean_identifier, customer_devices
 from gdpr_dashboard.models import (
     PrivacyRequest,
     RequestKind,
@@ -134,11 +134,7 @@ def _resolve_many(cleaned: list[tuple[SubjectKind, str]]) -> list[Subject]:
             by_email.setdefault(c.email_lower, c)
     by_ref = {c.customer_ref: c for c in Customer.objects.filter(customer_ref__in=refs)}
     customers = {c.pk for c in (*by_email.values(), *by_ref.values())}
-    visitors_of: dict[int, list[tuple[int, str]]] = {}
-    for pk, ref, customer_id in Visitor.objects.filter(customer_id__in=customers).values_list(
-        "pk", "visitor_ref", "customer_id"
-    ):
-        visitors_of.setdefault(customer_id, []).append((pk, ref))
+    devices = customer_devices(sorted(customers))
     named_visitors = dict(
         Visitor.objects.filter(
             visitor_ref__in={v for k, v in cleaned if k == "visitor"}
@@ -159,14 +155,16 @@ def _resolve_many(cleaned: list[tuple[SubjectKind, str]]) -> list[Subject]:
             )
             continue
         customer = by_email.get(value) if kind == "email" else by_ref.get(value)
-        visitors = visitors_of.get(customer.pk, []) if customer else []
+        own, shared = devices[customer.pk] if customer else ([], [])
         subjects.append(
             Subject(
                 kind=kind,
                 value=value,
                 customer=customer,
-                visitor_ids=[pk for pk, _ in visitors],
-                visitor_refs=[ref for _, ref in visitors],
+                visitor_ids=[pk for pk, _ in own],
+                visitor_refs=[ref for _, ref in own],
+                shared_visitor_ids=[pk for pk, _ in shared],
+                shared_visitor_refs=[ref for _, ref in shared],
             )
         )
     return subjects

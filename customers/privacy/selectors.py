@@ -3,9 +3,10 @@ requests and suppressions."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, QuerySet
 
-from customers.models import Click, ContentView, Customer, Order, PageView
+from customers.models import Click, ContentView, Customer, Order, PageView, Visitor, VisitorLink
 from customers.privacy.subjects import Subject
 from gdpr_dashboard.models import PrivacyRequest, RequestKind, Suppression
 from stores.digests import identifier_digest
@@ -14,10 +15,11 @@ from stores.models import Store
 
 def forget_preview(subject: Subject) -> dict[str, int]:
     """Rows a forget of the subject deletes, and orders it keeps (anonymised). Store schema set."""
-    ids = subject.visitor_ids
+    ids = subject.visitor_ids + subject.shared_visitor_ids  # browsing of both goes
     return {
         "customers": 1 if subject.customer else 0,
-        "visitors": len(ids),
+        "visitors": len(subject.visitor_ids),
+        "shared_devices": len(subject.shared_visitor_ids),
         "page_views": PageView.objects.filter(visitor_id__in=ids).count(),
         "content_views": ContentView.objects.filter(visitor_id__in=ids).count(),
         "clicks": Click.objects.filter(visitor_id__in=ids).count(),
@@ -63,10 +65,20 @@ def customer_list(
 
 
 def order_counts(customer_ids: list[int]) -> dict[int, int]:
-    """Orders per customer for one page of the list (one query)."""
-    return dict(
-        Order.objects.filter(customer_id__in=customer_ids)
-        .values("customer_id")
-        .annotate(n=Count("pk"))
-        .values_list("customer_id", "n")
+    """Orders per customer for one page of the list (one query), by the profile's rule:
+    the customer's orders, and anonymous orders of its own devices or its e-mail."""
+    orders_t, links_t, customers_t, visitors_t = (
+        m._meta.db_table for m in (Order, VisitorLink, Customer, Visitor)
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id, (SELECT count(*) FROM {orders_t} o WHERE o.customer_id = c.id "
+            "OR (o.customer_id IS NULL AND ((c.email <> '' AND lower(o.email) = lower(c.email)) "
+            f"OR o.visitor_id IN (SELECT d.id FROM {visitors_t} d WHERE (d.customer_id = c.id "
+            f"OR d.id IN (SELECT visitor_id FROM {links_t} WHERE customer_id = c.id)) "
+            "AND (d.customer_id IS NULL OR d.customer_id = c.id) "
+            f"AND NOT EXISTS (SELECT 1 FROM {links_t} x WHERE x.visitor_id = d.id "
+            f"AND x.customer_id <> c.id))))) FROM {customers_t} c WHERE c.id = ANY(%s)",
+            [customer_ids],
+        )
+        return dict(cursor.fetchall())

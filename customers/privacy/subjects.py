@@ -1,12 +1,15 @@
 """Finding a data subject — the person a request is about — in the current store's schema.
 
 A subject is named by one identifier: an e-mail, the shop's customer id or a
-visitor id.  What belongs to the subject:
+visitor id. Whose rows are whose (the README's "Whose is this row?"):
 
-- e-mail or customer id: the customer row, all its visitors, and orders of the
-  customer, of those visitors, or carrying that e-mail;
-- visitor id: that visitor only (not a customer it may be linked to), and the
-  orders made with that visitor id.
+- e-mail or customer id: the customer row; its own devices (visitors linked to
+  this customer only) with their browsing; its shared devices (linked to other
+  customers too) by id only, never their browsing or the other people; the
+  customer's orders, and anonymous orders placed on its own devices or with its
+  e-mail;
+- visitor id: that device and its browsing, and the anonymous orders placed on it;
+  never a customer it is linked to.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
-from customers.models import Customer, Order, Visitor
+from customers.models import Customer, Order, Visitor, VisitorLink
 from stores.digests import identifier_digest, normalise_identifier
 
 SubjectKind = Literal["email", "customer", "visitor"]
@@ -58,20 +62,30 @@ class Subject:
     kind: SubjectKind
     value: str
     customer: Customer | None
+    # Own devices: their browsing is the subject's.
     visitor_ids: list[int] = field(default_factory=list)
     visitor_refs: list[str] = field(default_factory=list)
+    # Devices linked to this customer and to other customers too.
+    shared_visitor_ids: list[int] = field(default_factory=list)
+    shared_visitor_refs: list[str] = field(default_factory=list)
 
     @property
     def exists(self) -> bool:
-        return self.customer is not None or bool(self.visitor_ids) or self.orders().exists()
+        return (
+            self.customer is not None
+            or bool(self.visitor_ids or self.shared_visitor_ids)
+            or self.orders().exists()
+        )
 
     def order_filter(self) -> Q:
-        q = Q(visitor_id__in=self.visitor_ids) if self.visitor_ids else Q(pk__in=[])
-        if self.customer is not None:
-            q |= Q(customer_id=self.customer.pk)
+        """An order is its customer's when it has one; else its device's or its e-mail's."""
+        anonymous = Q(visitor_id__in=self.visitor_ids) if self.visitor_ids else Q(pk__in=[])
         email = self.email
         if email:
-            q |= Q(email_lower=email)
+            anonymous |= Q(email_lower=email)
+        q = Q(customer_id__isnull=True) & anonymous
+        if self.customer is not None:
+            q |= Q(customer_id=self.customer.pk)
         return q
 
     def orders(self) -> QuerySet[Order]:
@@ -95,6 +109,7 @@ class Subject:
             "customer_digest": (
                 identifier_digest(secret, "customer", customer_ref) if customer_ref else ""
             ),
+            # Own devices only: a shared device stays with the other customers.
             "visitor_digests": sorted(
                 {identifier_digest(secret, "visitor", ref) for ref in self.visitor_refs}
                 | (
@@ -119,16 +134,46 @@ def resolve_subject(*, kind: SubjectKind, value: str) -> Subject:
         )
     elif kind == "customer":
         customer = Customer.objects.filter(customer_ref=value).first()
+    own: list[tuple[int, str]] = []
+    shared: list[tuple[int, str]] = []
     if kind == "visitor":
-        visitors = list(Visitor.objects.filter(visitor_ref=value).values_list("pk", "visitor_ref"))
+        own = list(Visitor.objects.filter(visitor_ref=value).values_list("pk", "visitor_ref"))
     elif customer is not None:
-        visitors = list(customer.visitors.values_list("pk", "visitor_ref"))
-    else:
-        visitors = []
+        own, shared = customer_devices([customer.pk])[customer.pk]
     return Subject(
         kind=kind,
         value=value,
         customer=customer,
-        visitor_ids=[pk for pk, _ in visitors],
-        visitor_refs=[ref for _, ref in visitors],
+        visitor_ids=[pk for pk, _ in own],
+        visitor_refs=[ref for _, ref in own],
+        shared_visitor_ids=[pk for pk, _ in shared],
+        shared_visitor_refs=[ref for _, ref in shared],
     )
+
+
+def customer_devices(
+    customer_ids: list[int],
+) -> dict[int, tuple[list[tuple[int, str]], list[tuple[int, str]]]]:
+    """Per customer: (own devices, shared devices) as (visitor pk, visitor id), newest first.
+
+    A device is a customer's through a link or as its first customer; it is shared when
+    another customer is linked to it or is its first customer.
+    """
+    devices: dict[int, tuple[list, list]] = {pk: ([], []) for pk in customer_ids}
+    if not customer_ids:
+        return devices
+    links, visitors = VisitorLink._meta.db_table, Visitor._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT mine.c, v.id, v.visitor_ref, EXISTS (SELECT 1 FROM {links} l "
+            "WHERE l.visitor_id = v.id AND l.customer_id <> mine.c) "
+            "OR (v.customer_id IS NOT NULL AND v.customer_id <> mine.c) "
+            f"FROM (SELECT visitor_id AS v, customer_id AS c FROM {links} "
+            "WHERE customer_id = ANY(%s) "
+            f"UNION SELECT id, customer_id FROM {visitors} WHERE customer_id = ANY(%s)) mine "
+            f"JOIN {visitors} v ON v.id = mine.v ORDER BY v.last_seen DESC, v.id",
+            [customer_ids, customer_ids],
+        )
+        for customer_id, visitor_id, ref, is_shared in cursor.fetchall():
+            devices[customer_id][1 if is_shared else 0].append((visitor_id, ref))
+    return devices

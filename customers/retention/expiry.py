@@ -35,8 +35,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers import jobs
+from customers.catalogue import browsing_tables
 from customers.locks import LOCK_RETENTION, store_lock
-from customers.models import Click, ContentView, Customer, Order, PageView, Visitor
+from customers.models import Customer, Order, Visitor, VisitorLink
 from customers.retention import policy
 from gdpr_dashboard.models import RetentionRun
 from stores.audit import audit_record
@@ -44,7 +45,7 @@ from stores.models import Store
 
 log = logging.getLogger(__name__)
 
-EVENT_MODELS = {"page_views": PageView, "content_views": ContentView, "clicks": Click}
+EVENT_MODELS = browsing_tables()  # the personal-data catalogue's browsing tables
 # Step 1 joins each id range of an event table with every visitor's cut-off (a hash of the
 # cut-off table, built once per range): big ranges and the memory to hash in one go make
 # that build a smaller part of each range, while a range stays a short transaction.
@@ -66,6 +67,7 @@ Progress = Callable[[str, int, int], None]  # (step, done, total)
 V = Visitor._meta.db_table
 C = Customer._meta.db_table
 O = Order._meta.db_table  # noqa: E741
+L = VisitorLink._meta.db_table
 
 
 def _expired_visitor_sql(alias: str) -> str:
@@ -299,8 +301,8 @@ def _expire_visitor_batch(
        is being written is waited for, then kept if it came back);
     2. in a new snapshot, taken once those visitor rows are locked, so no event of theirs
        can be written by a transaction that has not committed by then: their events written
-       since step 1, the link from their orders, and customers left with no visitor and no
-       order.
+       since step 1, their links, the link from their orders, and customers left with no
+       device and no order.
 
     Ids travel as array literals joined through ``unnest``, so the planner does not estimate
     thousands of constants one by one.
@@ -337,10 +339,16 @@ def _expire_visitor_batch(
         + f", orders_detached AS (UPDATE {O} SET visitor_id = NULL WHERE id IN "
         f"(SELECT o.id FROM g, LATERAL (SELECT id FROM {O} WHERE visitor_id = g.id) o) "
         "RETURNING 1), "
-        # Customers that lost their last visitor (few) are found first, through the visitor
-        # index; only those are then checked for orders.
-        "lost AS MATERIALIZED (SELECT x.id FROM unnest(%s::bigint[]) AS x(id) "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {V} v WHERE v.customer_id = x.id)), "
+        f"links_gone AS (DELETE FROM {L} WHERE visitor_id IN (SELECT id FROM g) "
+        "RETURNING customer_id), "
+        # Customers that lost their last device (few) are found first, through the link and
+        # visitor indexes; only those are then checked for orders. (The statement sees the
+        # links as they were before links_gone: the batch's own links are left out.)
+        "lost AS MATERIALIZED (SELECT x.id FROM (SELECT unnest(%s::bigint[]) AS id "
+        "UNION SELECT customer_id FROM links_gone) x "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {V} v WHERE v.customer_id = x.id) "
+        f"AND NOT EXISTS (SELECT 1 FROM {L} l WHERE l.customer_id = x.id "
+        "AND l.visitor_id NOT IN (SELECT id FROM g))), "
         f"customers AS (DELETE FROM {C} c USING lost WHERE c.id = lost.id "
         f"AND NOT EXISTS (SELECT 1 FROM {O} o WHERE o.customer_id = c.id) RETURNING 1) "
         "SELECT " + ", ".join(f"(SELECT count(*) FROM {name})" for name in BATCH_COUNTS),
@@ -376,8 +384,10 @@ def _count_expired(bounds: list[int], now: datetime) -> dict:
         counts["orders_detached"] = cursor.fetchone()[0]
         cursor.execute(
             f"SELECT count(*) FROM {C} c "
-            f"WHERE EXISTS (SELECT 1 FROM {V} v WHERE v.customer_id = c.id) "
-            f"AND NOT EXISTS (SELECT 1 FROM {V} v WHERE v.customer_id = c.id AND NOT ({expired})) "
+            f"WHERE EXISTS (SELECT 1 FROM {V} v WHERE v.customer_id = c.id OR v.id IN "
+            f"(SELECT visitor_id FROM {L} WHERE customer_id = c.id)) "
+            f"AND NOT EXISTS (SELECT 1 FROM {V} v WHERE (v.customer_id = c.id OR v.id IN "
+            f"(SELECT visitor_id FROM {L} WHERE customer_id = c.id)) AND NOT ({expired})) "
             f"AND NOT EXISTS (SELECT 1 FROM {O} WHERE customer_id = c.id)",
             [*bounds, now],
         )
