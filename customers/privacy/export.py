@@ -110,8 +110,13 @@ def _rename_visitor(row: dict) -> dict:
     return row
 
 
-def _orders_with_lines(rows: list[dict]) -> list[dict]:
-    """Attach lines to a page of orders with one query."""
+def _orders_with_lines(rows: list[dict], subject: Subject) -> list[dict]:
+    """Attach lines to a page of orders with one query.
+
+    An anonymous order placed on the subject's device may carry someone else's e-mail:
+    only the subject's own e-mail is shown.
+    """
+    own_email = subject.email
     lines: dict[int, list[dict]] = {}
     for line in (
         OrderLine.objects.filter(order_id__in=[r["pk"] for r in rows])
@@ -126,7 +131,7 @@ def _orders_with_lines(rows: list[dict]) -> list[dict]:
             "order_id": r["order_ref"],
             "time": r["placed_at"],
             "total": r["total"],
-            "email": r["email"],
+            "email": r["email"] if r["email"] and r["email"].lower() == own_email else None,
             "customer_id": r["customer__customer_ref"],
             "visitor_id": r["visitor__visitor_ref"],
             "lines": lines.get(r["pk"], []),
@@ -142,10 +147,10 @@ def iter_section(name: str, subject: Subject) -> Iterator[dict]:
         for row in orders_query(subject).iterator(chunk_size=CHUNK):
             batch.append(row)
             if len(batch) == CHUNK:
-                yield from _orders_with_lines(batch)
+                yield from _orders_with_lines(batch, subject)
                 batch = []
         if batch:
-            yield from _orders_with_lines(batch)
+            yield from _orders_with_lines(batch, subject)
         return
     if name == "visitors":
         for row in visitors_query(subject).iterator(chunk_size=CHUNK):
@@ -170,7 +175,7 @@ LIST_SECTIONS = tuple(SECTIONS)
 def section_page(name: str, subject: Subject, *, offset: int, limit: int) -> list[dict]:
     """One page of a list section (for paginated API responses and profile lists)."""
     if name == "orders":
-        return _orders_with_lines(list(orders_query(subject)[offset : offset + limit]))
+        return _orders_with_lines(list(orders_query(subject)[offset : offset + limit]), subject)
     if name == "visitors":
         return [_rename_visitor(r) for r in visitors_query(subject)[offset : offset + limit]]
     query = SECTIONS[name](subject)

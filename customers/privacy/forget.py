@@ -213,8 +213,9 @@ def _delete_subject(
     links; the devices named or linked, with all their browsing. A device also linked to
     another customer (shared) keeps its row and the other links, loses its browsing (it
     cannot be told apart by person) and is not suppressed. Orders of the subject's
-    customers, and anonymous orders of its own devices or e-mail, become anonymous; another
-    customer's order placed on a forgotten device stays theirs, without the device.
+    customers, anonymous orders with its e-mail and anonymous orders without an e-mail on
+    its own devices lose every identifier; anyone else's order placed on a forgotten
+    device stays theirs, without the device.
     ``device_is_subject``: the request names a device, which goes even when shared.
 
     Customer and visitor rows are locked first (FOR UPDATE): a concurrent insert that
@@ -266,7 +267,8 @@ def _delete_subject(
         cursor.execute(
             f"UPDATE {T[Order]} SET customer_id = NULL, visitor_id = NULL, email = NULL, "
             "email_digest = '' WHERE customer_id = ANY(%s::bigint[]) OR (customer_id IS NULL AND "
-            "(visitor_id = ANY(%s::bigint[]) OR (email_digest <> '' AND email_digest = ANY(%s))))",
+            "((email_digest = '' AND visitor_id = ANY(%s::bigint[])) "
+            "OR (email_digest <> '' AND email_digest = ANY(%s))))",
             [customer_ids, own, sorted(set(emails) | found["email"])],
         )
         counts["orders_anonymised"] = cursor.rowcount

@@ -66,7 +66,8 @@ def customer_list(
 
 def order_counts(customer_ids: list[int]) -> dict[int, int]:
     """Orders per customer for one page of the list (one query), by the profile's rule:
-    the customer's orders, and anonymous orders of its own devices or its e-mail."""
+    the customer's orders, anonymous orders with its e-mail, and anonymous orders without
+    an e-mail on its own devices."""
     orders_t, links_t, customers_t, visitors_t = (
         m._meta.db_table for m in (Order, VisitorLink, Customer, Visitor)
     )
@@ -74,11 +75,12 @@ def order_counts(customer_ids: list[int]) -> dict[int, int]:
         cursor.execute(
             f"SELECT c.id, (SELECT count(*) FROM {orders_t} o WHERE o.customer_id = c.id "
             "OR (o.customer_id IS NULL AND ((c.email <> '' AND lower(o.email) = lower(c.email)) "
-            f"OR o.visitor_id IN (SELECT d.id FROM {visitors_t} d WHERE (d.customer_id = c.id "
+            "OR (coalesce(o.email, '') = '' AND o.visitor_id IN "
+            f"(SELECT d.id FROM {visitors_t} d WHERE (d.customer_id = c.id "
             f"OR d.id IN (SELECT visitor_id FROM {links_t} WHERE customer_id = c.id)) "
             "AND (d.customer_id IS NULL OR d.customer_id = c.id) "
             f"AND NOT EXISTS (SELECT 1 FROM {links_t} x WHERE x.visitor_id = d.id "
-            f"AND x.customer_id <> c.id))))) FROM {customers_t} c WHERE c.id = ANY(%s)",
+            f"AND x.customer_id <> c.id)))))) FROM {customers_t} c WHERE c.id = ANY(%s)",
             [customer_ids],
         )
         return dict(cursor.fetchall())

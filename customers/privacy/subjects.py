@@ -6,10 +6,10 @@ visitor id. Whose rows are whose (the README's "Whose is this row?"):
 - e-mail or customer id: the customer row; its own devices (visitors linked to
   this customer only) with their browsing; its shared devices (linked to other
   customers too) by id only, never their browsing or the other people; the
-  customer's orders, and anonymous orders placed on its own devices or with its
-  e-mail;
-- visitor id: that device and its browsing, and the anonymous orders placed on it;
-  never a customer it is linked to.
+  customer's orders, anonymous orders with its e-mail, and anonymous orders without an
+  e-mail placed on its own devices;
+- visitor id: that device and its browsing, and the anonymous orders without an e-mail
+  placed on it; never a customer it is linked to.
 """
 
 from __future__ import annotations
@@ -78,8 +78,12 @@ class Subject:
         )
 
     def order_filter(self) -> Q:
-        """An order is its customer's when it has one; else its device's or its e-mail's."""
-        anonymous = Q(visitor_id__in=self.visitor_ids) if self.visitor_ids else Q(pk__in=[])
+        """An order is its customer's when it has one; else its e-mail's; else its device's."""
+        anonymous = (
+            Q(visitor_id__in=self.visitor_ids) & (Q(email__isnull=True) | Q(email=""))
+            if self.visitor_ids
+            else Q(pk__in=[])
+        )
         email = self.email
         if email:
             anonymous |= Q(email_lower=email)
