@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from customers.ingest.common import (
     VISIT_GAP,
@@ -174,8 +175,11 @@ def _visitors_touch(store, events, customer_ids, suppressed) -> dict[str, dict]:
     """
     times: dict[str, list[datetime]] = defaultdict(list)
     links: dict[str, int] = {}
+    # Events are stored with the time sent (up to a day ahead is taken); the visitor's
+    # dates, which retention counts from, never lie in the future.
+    now = timezone.now()
     for e in events:
-        times[e.visitor].append(e.time)
+        times[e.visitor].append(min(e.time, now))
         if e.customer and e.customer in customer_ids:
             links[e.visitor] = customer_ids[e.customer]
     if not times:
