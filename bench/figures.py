@@ -24,6 +24,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench.dataset import BENCH_OWNER, Dataset, dashboard_account
+from bench.floor import floor
 from bench.processes import MemorySampler, Web, Worker
 from bench.raw_forget import raw_forget_seconds
 from bench.report import Figure
@@ -481,6 +482,7 @@ MEASUREMENTS: list[Callable[[Run], list[Figure]]] = [
     search,
     forget,
     ingestion,
+    floor,
     dashboard,
     backup,
     expiry,

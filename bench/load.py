@@ -28,6 +28,9 @@ def main() -> None:
     parser.add_argument("--path-template", required=True)
     parser.add_argument("--threads", type=int, default=48)
     parser.add_argument(
+        "--post-body-template", default="", help="POST this JSON body (formatted with n)"
+    )
+    parser.add_argument(
         "--until", default="", help="keep going (up to --seconds) until this file exists"
     )
     args = parser.parse_args()
@@ -41,7 +44,16 @@ def main() -> None:
             conn = local.conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
         started = time.perf_counter()
         try:
-            conn.request("GET", args.path_template.format(n=n))
+            if args.post_body_template:
+                body = args.post_body_template.replace("{n}", str(n))
+                conn.request(
+                    "POST",
+                    args.path_template.format(n=n),
+                    body=body,
+                    headers={"Content-Type": "application/json"},
+                )
+            else:
+                conn.request("GET", args.path_template.format(n=n))
             response = conn.getresponse()
             response.read()
             status = response.status

@@ -40,8 +40,10 @@ class Web:
 
     def __init__(self, port: int, log_dir: Path, workers: int = 2):
         self.port = port
+        # bench.settings: the product's URLs plus the floor view (bench/urls.py).
+        env = {**_env(), "DJANGO_SETTINGS_MODULE": "bench.settings"}
         self.proc = start_gunicorn(
-            port=port, workers=workers, env=_env(), log_path=log_dir / "bench-web.log"
+            port=port, workers=workers, env=env, log_path=log_dir / "bench-web.log"
         )
 
     def get(self, path: str, headers: dict | None = None) -> tuple[int, bytes]:

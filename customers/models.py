@@ -7,9 +7,27 @@ another database node as a unit.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models.functions import Lower
+
+
+class PriceField(models.DecimalField):
+    """Money as shops keep it: 6 decimal places stored, read back without the padding.
+
+    33.3333 reads as 33.3333 and 19.9 as 19.90 (never fewer than 2 places), so
+    pages and exports show what the shop sent.
+    """
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        value = value.normalize()
+        if value.as_tuple().exponent > -2:
+            value = value.quantize(Decimal("0.01"))
+        return value
 
 
 class Customer(models.Model):
@@ -209,7 +227,8 @@ class Click(models.Model):
 class Product(models.Model):
     product_ref = models.CharField(max_length=128, unique=True)
     name = models.CharField(max_length=500)
-    price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # Prices as shops keep them: 4 decimals and more (unit prices of split lines).
+    price = PriceField(max_digits=18, decimal_places=6, null=True, blank=True)
     url = models.CharField(max_length=2000, blank=True)
     categories = models.JSONField(default=list, blank=True)
 
@@ -240,7 +259,8 @@ class Order(models.Model):
     )
     email = models.CharField(max_length=254, null=True, blank=True)
     email_digest = models.CharField(max_length=64, blank=True)
-    total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # Room for 500 lines of the largest price and quantity the API takes.
+    total = PriceField(max_digits=28, decimal_places=6, default=0)
     placed_at = models.DateTimeField()
 
     class Meta:
@@ -256,4 +276,6 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product_ref = models.CharField(max_length=128)
     quantity = models.PositiveIntegerField(default=1)
-    price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    price = PriceField(max_digits=18, decimal_places=6, default=0)
+    # How many of the line's items came back (/v2/log/returned); never more than quantity.
+    returned_quantity = models.PositiveIntegerField(default=0, db_default=0)

@@ -106,3 +106,13 @@ def test_the_product_never_imports_the_benchmark_harness():
                     if name.split(".")[0] in ("bench", "psutil")
                 ]
     assert offending == []
+
+
+def test_the_floor_view_is_mounted_only_by_the_benchmark(client):
+    """/bench/floor writes rows: the product's URLconf has no such route."""
+    from django.urls import Resolver404, resolve
+
+    with pytest.raises(Resolver404):
+        resolve("/bench/floor")
+    assert client.get("/bench/floor").status_code == 404
+    assert resolve("/bench/floor", urlconf="bench.urls").func.__name__ == "floor"

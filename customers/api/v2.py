@@ -8,13 +8,12 @@ all-or-nothing: any invalid argument or record answers 400 and writes nothing.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from functools import wraps
 
 from csp.decorators import csp_exempt
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import TypeAdapter, ValidationError
@@ -22,77 +21,88 @@ from pydantic import TypeAdapter, ValidationError
 from customers.api.auth import authenticate
 from customers.api.errors import ApiError, from_validation_error
 from customers.api.privacy import forget_one, info_stream, one_identifier, subject_for
+from customers.api.v2_wire import add_cors, call_arguments, callback_name, jsonp, preflight
 from customers.ingest.common import IngestResult
 from customers.ingest.crm import customers_delete, customers_sync
 from customers.ingest.events import events_ingest
-from customers.ingest.orders import orders_delete, orders_sync
+from customers.ingest.orders import order_line_return, order_placed, orders_delete, orders_sync
 from customers.ingest.products import products_delete, products_sync
 from customers.ingest.schemas import (
+    BasketIn,
     CustomerRefsIn,
     CustomersIn,
     Event,
+    OrderLineReturnIn,
     OrderRefsIn,
     OrdersIn,
     ProductRefsIn,
+    ProductRemoveIn,
     ProductsIn,
+    ShopifySaleIn,
+    SubscriberIn,
 )
 from stores.models import ApiKey
 
-# Arguments that are lists or objects: JSON-encoded strings in a query string.
-JSON_ARGUMENTS = frozenset({"products", "labels", "customers", "orders"})
 event_adapter = TypeAdapter(Event)
 
 
-def _arguments(request: HttpRequest) -> dict:
-    if request.method == "GET":
-        args: dict = {}
-        for name in request.GET:
-            value = request.GET[name]
-            if name in JSON_ARGUMENTS:
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    raise ApiError(
-                        400, "InvalidJSON", f"{name}: must be a JSON-encoded list."
-                    ) from None
-            args[name] = value
-        return args
-    try:
-        args = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "InvalidJSON", "The body is not valid JSON.") from None
-    if not isinstance(args, dict):
-        raise ApiError(400, "InvalidJSON", "The body must be one JSON object.")
-    return args
-
-
 def v2_call(*, methods: tuple[str, ...], private: bool):
+    """A v2 endpoint: arguments in any of the wire forms, key checked, one answer shape.
+
+    Public-key endpoints (the storefront's tracking calls) answer CORS preflights
+    and JSONP; private-key endpoints do neither, so a browser page cannot read them.
+    """
+
     def decorate(handler: Callable[[HttpRequest, ApiKey, dict], dict | StreamingHttpResponse]):
         @csrf_exempt
         @csp_exempt()  # JSON for machines: no page to protect, no policy to build per call
         @wraps(handler)
-        def view(request: HttpRequest):
-            try:
-                if request.method not in methods:
-                    raise ApiError(
-                        405, "MethodNotAllowed", f"Use {', '.join(methods)} on this endpoint."
-                    )
-                args = _arguments(request)
-                api_key = authenticate(
-                    args.get("key"), args.get("private_key"), need_private=private
-                )
-                answer = handler(request, api_key, args)
-            except ApiError as exc:
-                return exc.response()
-            except ValidationError as exc:
-                return from_validation_error(exc).response()
-            if isinstance(answer, StreamingHttpResponse):
-                return answer
-            return JsonResponse({"status": "ok", **answer})
+        def view(request: HttpRequest) -> HttpResponse:
+            if request.method == "OPTIONS" and not private:
+                return preflight()
+            response = _answer(request, handler, methods=methods, private=private)
+            return response if private else add_cors(response)
 
         return view
 
     return decorate
+
+
+def _answer(request, handler, *, methods, private) -> HttpResponse:
+    callback = None
+    try:
+        callback = callback_name(request)
+        if callback is not None and private:
+            callback = None
+            raise ApiError(
+                400, "InvalidArgument", "callback: JSONP is only answered by public-key calls."
+            )
+        if request.method not in methods:
+            raise ApiError(405, "MethodNotAllowed", f"Use {', '.join(methods)} on this endpoint.")
+        args = call_arguments(request)
+        api_key = authenticate(args.get("key"), args.get("private_key"), need_private=private)
+        answer = handler(request, api_key, args)
+    except ApiError as exc:
+        response = exc.response()
+    except ValidationError as exc:
+        response = from_validation_error(exc).response()
+    else:
+        if isinstance(answer, StreamingHttpResponse):
+            return answer
+        response = JsonResponse({"status": "ok", **answer})
+    if callback is not None:
+        # A script tag never runs the answer of a failed request: JSONP errors come
+        # with 200, the error object inside the callback (as the platform answers them).
+        wrapped = jsonp(callback, response.content)
+        if response.has_header("Retry-After"):
+            wrapped["Retry-After"] = response["Retry-After"]
+        return wrapped
+    return response
+
+
+def _given(args: dict, *names: str) -> dict:
+    """The named arguments that were sent with a value (plugins send "" for "none")."""
+    return {n: args[n] for n in names if args.get(n) not in (None, "")}
 
 
 def _visitor(args: dict) -> tuple[object, dict]:
@@ -111,6 +121,7 @@ def _log(api_key: ApiKey, event: dict, echo: dict) -> dict:
 
 
 LOG = {"methods": ("GET", "POST"), "private": False}
+SYNC = {"methods": ("GET", "POST"), "private": True}
 
 
 @v2_call(**LOG)
@@ -148,16 +159,63 @@ def log_email(request, api_key, args):
 
 @v2_call(**LOG)
 def log_sale(request, api_key, args):
+    return _sale(api_key, args)
+
+
+def _sale(api_key: ApiKey, args: dict) -> dict:
     visitor, echo = _visitor(args)
     event = {"kind": "sale", "sale": args.get("sale"), "products": args.get("products")}
-    for name, value in (
-        ("visitor", visitor),
-        ("customer", args.get("customer")),
-        ("email", args.get("email")),
-    ):
-        if value not in (None, ""):
-            event[name] = value
+    event.update(_given({**args, "visitor": visitor}, "visitor", "customer", "email"))
     return _log(api_key, event, echo)
+
+
+@v2_call(methods=("POST",), private=False)
+def log_sale_shopify(request, api_key, args):
+    """Shopify's web pixel: the order id alone (lines come with the order sync), or a sale."""
+    if args.get("products") not in (None, "", []):
+        return _sale(api_key, args)
+    sale = ShopifySaleIn.model_validate(args).sale
+    return _result(order_placed(store=api_key.store, order_ref=sale, at=timezone.now()))
+
+
+@v2_call(**SYNC)
+def log_returned(request, api_key, args):
+    returned = OrderLineReturnIn.model_validate(args)
+    return _result(
+        order_line_return(
+            store=api_key.store,
+            order_ref=returned.order,
+            product_ref=returned.product,
+            quantity=returned.quantity,
+        )
+    )
+
+
+# Accepted and checked, nothing stored yet: baskets and newsletter subscribers are
+# personal data of their own, stored once they are in the personal-data catalogue.
+@v2_call(**LOG)
+def log_basket_set(request, api_key, args):
+    visitor, echo = _visitor(args)
+    BasketIn.model_validate(_given({**args, "visitor": visitor}, "products", "email", "visitor"))
+    return echo
+
+
+@v2_call(**LOG)
+def subscriber_subscribe(request, api_key, args):
+    SubscriberIn.model_validate(args)
+    return {}
+
+
+@v2_call(**LOG)
+def subscriber_unsubscribe(request, api_key, args):
+    SubscriberIn.model_validate(args)
+    return {}
+
+
+@v2_call(**LOG)
+def log_debug(request, api_key, args):
+    """The plugins' own debug log: answered, never kept (it carries shop URLs and queries)."""
+    return {}
 
 
 def _result(result: IngestResult) -> dict:
@@ -192,6 +250,18 @@ def products(request, api_key, args):
         return _result(products_delete(store=api_key.store, refs=refs))
     records = ProductsIn.model_validate(args).products
     return _result(products_sync(store=api_key.store, products=records))
+
+
+@v2_call(methods=("POST",), private=True)
+def product_add(request, api_key, args):
+    records = ProductsIn.model_validate(args).products
+    return _result(products_sync(store=api_key.store, products=records))
+
+
+@v2_call(methods=("GET", "POST", "DELETE"), private=True)
+def product_remove(request, api_key, args):
+    refs = ProductRemoveIn.model_validate(args).products
+    return _result(products_delete(store=api_key.store, refs=refs))
 
 
 PRIVACY = {"methods": ("GET", "POST"), "private": True}

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from customers.ingest.common import (
     VISIT_GAP,
@@ -195,8 +196,11 @@ def _visitors_touch(store, events, customer_ids, suppressed, *, trusted) -> dict
     times: dict[str, list[datetime]] = defaultdict(list)
     links: dict[str, int] = {}
     seen_with: dict[tuple[str, int], tuple[str, datetime, datetime]] = {}
+    # Events are stored with the time sent (up to a day ahead is taken); the visitor's
+    # dates, which retention counts from, never lie in the future.
+    now = timezone.now()
     for e in events:
-        times[e.visitor].append(e.time)
+        times[e.visitor].append(min(e.time, now))
         if e.customer and e.customer in customer_ids:
             links.setdefault(e.visitor, customer_ids[e.customer])
             key = (e.visitor, customer_ids[e.customer])

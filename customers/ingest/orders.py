@@ -131,12 +131,16 @@ def orders_write(
         return 0
     refs = sorted(rows)
     order_table = Order._meta.db_table
+    line_table = OrderLine._meta.db_table
     with connection.cursor() as cursor:
+        # Returns recorded against the lines being replaced carry over to the new lines.
         cursor.execute(
-            f"DELETE FROM {OrderLine._meta.db_table} WHERE order_id IN "
-            f"(SELECT id FROM {order_table} WHERE order_ref = ANY(%s))",
+            f"DELETE FROM {line_table} WHERE order_id IN "
+            f"(SELECT id FROM {order_table} WHERE order_ref = ANY(%s)) "
+            "RETURNING order_id, product_ref, returned_quantity",
             [refs],
         )
+        returned = [row for row in cursor.fetchall() if row[2]]
         cursor.execute(
             f"INSERT INTO {order_table} "
             "(order_ref, customer_id, visitor_id, email, email_digest, total, placed_at) "
@@ -160,6 +164,8 @@ def orders_write(
     all_lines = [(ids[ref], *line) for ref in refs for line in lines[ref]]
     if all_lines:
         insert_rows(OrderLine, ORDER_LINE_COLUMNS, all_lines)
+    for order_id, product_ref, quantity in returned:
+        _return_items(order_id=order_id, product_ref=product_ref, quantity=quantity)
     if result is not None:
         result.stored["order_lines"] += len(all_lines)
     return len(rows)
@@ -179,3 +185,56 @@ def orders_delete(*, store: Store, refs: list[str]) -> IngestResult:
         deleted, by_model = Order.objects.filter(order_ref__in=refs).delete()
     result.stored["orders_deleted"] = by_model.get(Order._meta.label, 0)
     return result
+
+
+def order_placed(*, store: Store, order_ref: str, at) -> IngestResult:
+    """A sale known by its order id alone (Shopify's pixel): an order without lines.
+
+    Nothing about a person; the lines, total and customer come with the order's
+    sync (``/v2/orders``), which replaces this row. An order already known is
+    left as it is.
+    """
+    result = IngestResult()
+    with store_schema(store), transaction.atomic():
+        _, created = Order.objects.get_or_create(order_ref=order_ref, defaults={"placed_at": at})
+    result.stored["orders"] += int(created)
+    if not created:
+        result.dropped["order_known"] += 1
+    return result
+
+
+def order_line_return(
+    *, store: Store, order_ref: str, product_ref: str, quantity: int
+) -> IngestResult:
+    """Record that ``quantity`` items of a product in an order came back.
+
+    Order data only (which line, how many): no person is named. Counted on the
+    order's lines of that product, never beyond what was bought; an order or
+    line not known yet is counted as dropped (the shop syncs orders on its own
+    schedule and the platform answers such a call with success too).
+    """
+    result = IngestResult()
+    with store_schema(store), transaction.atomic():
+        order_id = Order.objects.filter(order_ref=order_ref).values_list("pk", flat=True).first()
+        taken = 0
+        if order_id is not None:
+            taken = _return_items(order_id=order_id, product_ref=product_ref, quantity=quantity)
+        else:
+            result.dropped["unknown_order"] += 1
+    if taken:
+        result.stored["returned_items"] += taken
+    if order_id is not None and taken < quantity:
+        result.dropped["returned_items_not_bought"] += quantity - taken
+    return result
+
+
+def _return_items(*, order_id: int, product_ref: str, quantity: int) -> int:
+    lines = OrderLine.objects.select_for_update().filter(order_id=order_id, product_ref=product_ref)
+    taken = 0
+    for line in lines.order_by("pk"):
+        take = min(quantity - taken, line.quantity - line.returned_quantity)
+        if take > 0:
+            line.returned_quantity += take
+            line.save(update_fields=["returned_quantity"])
+            taken += take
+    return taken

@@ -18,7 +18,10 @@ from stores.models import Store
 
 
 def products_sync(*, store: Store, products: list[ProductIn]) -> IngestResult:
-    """Create or update catalogue entries by product id (no personal data)."""
+    """Create or update catalogue entries by product id (no personal data).
+
+    Also the platform's ``product/add``: a product sent again replaces its entry.
+    """
     result = IngestResult()
     records = list({p.id: p for p in products}.values())
     with store_schema(store), transaction.atomic():
@@ -43,6 +46,7 @@ def products_sync(*, store: Store, products: list[ProductIn]) -> IngestResult:
 
 
 def products_delete(*, store: Store, refs: list[str]) -> IngestResult:
+    """Remove catalogue entries (``product/remove``); orders keep their lines' product ids."""
     result = IngestResult()
     with store_schema(store), transaction.atomic():
         _, by_model = Product.objects.filter(product_ref__in=refs).delete()

@@ -3,15 +3,17 @@
 The v1 and v2 endpoints (events, customer, order and product sync) all
 validate through these models, so a value refused by one is refused by the other.
 Strings are bounded and may not carry control characters; ids may be given as
-strings or integers (the v2 API documents ``products=[123,456]``); times are
-Unix seconds or ISO 8601 and may not lie in the future.
+strings or integers (the v2 API documents ``products=[123,456]``) and are kept as
+text; prices are numbers or numeric strings, kept exactly to 6 decimal places; times
+are Unix seconds or ISO 8601 (with any offset) and may lie up to ``FUTURE_SLACK``
+ahead (shops' clocks and time zones are off by hours; stored as sent).
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -29,8 +31,13 @@ from pydantic import (
 
 MAX_BATCH = 1000
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-# Shops' clocks drift; a little into the future is tolerated, more is a bug.
-FUTURE_SLACK = timedelta(minutes=10)
+# Shops send local times labelled as UTC and clocks drift: a shop in UTC+14 sends fresh
+# orders 14 hours "ahead". Up to a day ahead is taken (stored as sent; retention counts
+# such a time as now); more is a bug in the shop.
+FUTURE_SLACK = timedelta(hours=24)
+# Prices are kept exactly to this many decimal places (shops keep 4; unit prices
+# computed as line total / quantity have more and are rounded half-even here).
+PRICE_PLACES = 6
 
 
 def _no_control_characters(value: str) -> str:
@@ -43,6 +50,50 @@ def _id_to_str(value: Any) -> Any:
     # bool is an int subclass: True is not an id.
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    return value
+
+
+def _id_or_text(value: Any) -> Any:
+    # A category or other label given as a number by some plugins (PrestaShop's ids).
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _price(value: Any) -> Any:
+    # Numbers and numeric strings ("49.9900"); floats through their shortest repr, so
+    # 33.3333 stays 33.3333 and not 33.33329999999999...
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        value = repr(value)
+    if isinstance(value, str | int):
+        try:
+            value = Decimal(str(value).strip())
+        except ArithmeticError:
+            raise ValueError("must be a number or a numeric string") from None
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("must be a finite number")
+        if value.adjusted() > 12:  # no quantize beyond the decimal context's precision
+            raise ValueError("must be at most 999999999999")
+        return value.quantize(Decimal(1).scaleb(-PRICE_PLACES), rounding=ROUND_HALF_EVEN)
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    # Magento counts quantities as decimals ("2.0000", 2.0): a whole number is taken.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float | str):
+        try:
+            number = Decimal(str(value).strip())
+        except ArithmeticError:
+            return value
+        if number.is_finite() and number == number.to_integral_value():
+            return int(number)
     return value
 
 
@@ -81,6 +132,11 @@ def Text(max_length: int):  # noqa: N802 - reads like a type in the models below
     ]
 
 
+def Label(max_length: int):  # noqa: N802
+    """Text that plugins may also send as a number (a category id): kept as text."""
+    return Annotated[Text(max_length), BeforeValidator(_id_or_text)]
+
+
 Ref = Annotated[
     str,
     BeforeValidator(_id_to_str),
@@ -95,8 +151,12 @@ Email = Annotated[
     AfterValidator(_valid_email),
 ]
 Time = Annotated[datetime, AfterValidator(_aware_time)]
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), decimal_places=2)]
-Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_price),
+    Field(ge=0, le=Decimal("999999999999"), decimal_places=PRICE_PLACES),
+]
+Quantity = Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=1_000_000)]
 
 
 class _In(BaseModel):
@@ -121,7 +181,7 @@ class PageEvent(_EventIn):
 
 class CategoryEvent(_EventIn):
     kind: Literal["category"]
-    category: Annotated[Text(255), StringConstraints(min_length=1)]
+    category: Annotated[Label(255), StringConstraints(min_length=1)]
     url: Text(2000) = ""
 
 
@@ -137,7 +197,7 @@ class ClickEvent(_EventIn):
     api: Text(100) = Field(default="", description="the API call that produced the result")
     n: int | None = Field(default=None, ge=0, le=10_000, description="0-based position")
     external: bool = False
-    labels: list[Text(100)] = Field(default_factory=list, max_length=50)
+    labels: list[Label(100)] = Field(default_factory=list, max_length=50)
 
 
 class EmailEvent(_EventIn):
@@ -206,21 +266,37 @@ class CustomerIn(_In):
         for name, value in extra.items():
             if len(name) > 64 or _has_control(name) or not _encodable(name):
                 raise ValueError("attribute names are at most 64 plain characters")
-            if isinstance(value, str):
-                if len(value) > CRM_VALUE_MAX or _has_control(value) or not _encodable(value):
-                    raise ValueError(
-                        f"attribute {name!r} must be at most {CRM_VALUE_MAX} plain characters"
-                    )
-            elif isinstance(value, float) and not math.isfinite(value):
-                # JSON has no NaN or Infinity; PostgreSQL's jsonb refuses them.
-                raise ValueError(f"attribute {name!r} must be a finite number")
-            elif value is not None and not isinstance(value, int | float | bool):
-                raise ValueError(f"attribute {name!r} must be a string, number, boolean or null")
+            if isinstance(value, list):
+                # A list of scalars (a WooCommerce customer's roles), never nested.
+                if len(value) > CRM_LIST_MAX:
+                    raise ValueError(f"attribute {name!r} lists at most {CRM_LIST_MAX} values")
+                for item in value:
+                    if isinstance(item, list | dict):
+                        raise ValueError(f"attribute {name!r} must list plain values only")
+                    _check_scalar(name, item)
+            else:
+                _check_scalar(name, value)
         return self
 
     @property
     def attributes(self) -> dict:
         return dict(self.model_extra or {})
+
+
+CRM_LIST_MAX = 50
+
+
+def _check_scalar(name: str, value: Any) -> None:
+    if isinstance(value, str):
+        if len(value) > CRM_VALUE_MAX or _has_control(value) or not _encodable(value):
+            raise ValueError(f"attribute {name!r} must be at most {CRM_VALUE_MAX} plain characters")
+    elif isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN or Infinity; PostgreSQL's jsonb refuses them.
+        raise ValueError(f"attribute {name!r} must be a finite number")
+    elif value is not None and not isinstance(value, int | float | bool):
+        raise ValueError(
+            f"attribute {name!r} must be a string, number, boolean, null or a list of those"
+        )
 
 
 def _has_control(value: str) -> bool:
@@ -251,7 +327,7 @@ class ProductIn(_In):
     name: Text(500) = ""
     price: Money | None = None
     url: Text(2000) = ""
-    categories: list[Text(255)] = Field(default_factory=list, max_length=50)
+    categories: list[Label(255)] = Field(default_factory=list, max_length=50)
 
 
 class CustomersIn(_In):
@@ -280,3 +356,47 @@ class OrderRefsIn(_In):
 
 class ProductRefsIn(_In):
     products: Refs
+
+
+def _id_list(value: Any) -> Any:
+    # PrestaShop removes a product with ``products=123,`` (a comma-separated string);
+    # the others send a list, or a JSON-encoded one.
+    if isinstance(value, str):
+        return [part for part in value.split(",") if part.strip()]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    return value
+
+
+class ProductRemoveIn(_In):
+    products: Annotated[Refs, BeforeValidator(_id_list)]
+
+
+class OrderLineReturnIn(_In):
+    """``log/returned``: items of one product in one order came back."""
+
+    order: Ref
+    product: Ref
+    quantity: Quantity = 1
+
+
+class BasketIn(_In):
+    """``log/basket/set``: the current basket of a visitor or an e-mail (may be empty)."""
+
+    products: Annotated[list[Ref], BeforeValidator(_id_list), Field(max_length=500)] = Field(
+        default_factory=list
+    )
+    email: Email | None = None
+    visitor: VisitorRef | None = None
+
+
+class SubscriberIn(_In):
+    """``subscriber/subscribe`` and ``subscriber/unsubscribe``: one e-mail address."""
+
+    email: Email
+
+
+class ShopifySaleIn(_In):
+    """``log/sale/shopify`` from Shopify's web pixel: the order id only."""
+
+    sale: Ref

@@ -15,7 +15,7 @@ ON CONFLICT (visitor_id, customer_id) DO NOTHING
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0003_lean_indexes"),
+        ("customers", "0004_prices_six_places_line_returns"),
     ]
 
     operations = [

@@ -1,0 +1,132 @@
+"""A tracking call against the floor of this stack, its JSONP form, and the highest click rate.
+
+- the floor: ``/bench/floor`` (bench/urls.py), a bare Django view in the same gunicorn
+  doing one INSERT, loaded at 200 req/s in the same run as ``/v2/log/click`` (windows
+  back to back, alternating, so the machine's drift hits both alike);
+- Clerk.js's JSONP GET (``payload`` + ``callback``) against the same click as a JSON POST;
+- a step load of ``/v2/log/click`` (200 req/s more per step) up to the first step whose
+  p95 passes 20 ms or that has errors: the highest rate that held is the figure.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from urllib.parse import quote
+
+from django.db import connection
+
+from bench.report import Figure
+from bench.urls import FLOOR_TABLE
+from clerkgdpr.runtime import BASE_DIR
+from customers.api.keys import api_key_create
+
+STEP_P95_MS = 20.0
+
+
+def _load(run, template: str, *, rate: float, seconds: float, body: str = "") -> dict:
+    extra = [f"--post-body-template={body}"] if body else []
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.load",
+            f"--port={run.web.port}",
+            f"--rate={rate}",
+            f"--seconds={seconds}",
+            f"--path-template={template}",
+            *extra,
+        ],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=seconds * 10 + 60,
+        check=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["errors"]:
+        raise RuntimeError(f"{template.split('?')[0]} errors: {result}")
+    return result
+
+
+def floor(run) -> list[Figure]:
+    ratio = Figure(
+        "click_vs_floor",
+        "/v2/log/click p95 vs a bare one-INSERT view, 200 req/s",
+        "x",
+        2,
+        source="a tracking call costs little more than the stack itself",
+    )
+    jsonp = Figure(
+        "jsonp_vs_post",
+        "Clerk.js JSONP GET vs JSON POST of /v2/log/click, p95",
+        "x",
+        1.1,
+        source="the storefront's own wire form is as cheap as the server form",
+    )
+    steps = Figure(
+        "click_max_rate",
+        "Highest /v2/log/click rate with p95 ≤ 20 ms (step load)",
+        "req/s",
+        800,
+        higher_is_better=True,
+        source="a sale-day peak of tracking calls on these 2 cores",
+    )
+    key = api_key_create(store=run.data.store, label="bench floor").api_key.key
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS public.{FLOOR_TABLE} "
+            "(id bigserial PRIMARY KEY, n bigint NOT NULL, at timestamptz NOT NULL)"
+        )
+    seconds = 3 if run.quick else 8
+    click = f"/v2/log/click?key={key}&product={{n}}&visitor=v-floor-{{n}}"
+    # Clerk.js's form: every argument in one JSON ``payload``; NNN becomes the call's number.
+    payload = quote(json.dumps({"key": key, "product": 0, "visitor": "v-jsonp-NNN"}))
+    payload = payload.replace("%3A%200%2C", "%3A%20NNN%2C").replace("NNN", "{n}")
+    jsonp_get = "/v2/log/click?callback=Clerk._cb.c{n}&payload=" + payload
+    post_body = json.dumps({"key": key, "product": 0, "visitor": "v-post-NNN"})
+    post_body = post_body.replace(": 0,", ": {n},").replace("NNN", "{n}")
+    try:
+        floors, clicks, gets, posts = [], [], [], []
+        for _ in range(run.runs):
+            floors.append(_load(run, "/bench/floor?n={n}", rate=200, seconds=seconds)["p95_ms"])
+            clicks.append(_load(run, click, rate=200, seconds=seconds)["p95_ms"])
+            gets.append(_load(run, jsonp_get, rate=200, seconds=seconds)["p95_ms"])
+            posts.append(
+                _load(run, "/v2/log/click", rate=200, seconds=seconds, body=post_body)["p95_ms"]
+            )
+        ratio.runs = [c / f for c, f in zip(clicks, floors, strict=True)]
+        ratio.value = statistics.median(ratio.runs)
+        ratio.detail = {
+            "click p95 (ms)": clicks,
+            "floor p95 (ms)": floors,
+            "seconds per window": seconds,
+        }
+        jsonp.runs = [g / p for g, p in zip(gets, posts, strict=True)]
+        jsonp.value = statistics.median(jsonp.runs)
+        jsonp.detail = {"JSONP GET p95 (ms)": gets, "JSON POST p95 (ms)": posts}
+        steps.value, steps.detail = _step_load(run, click, seconds=seconds)
+        steps.runs = [steps.value]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS public.{FLOOR_TABLE}")
+    return [ratio, jsonp, steps]
+
+
+def _step_load(run, template: str, *, seconds: float) -> tuple[float, dict]:
+    held, seen = 0.0, {}
+    for rate in range(200, 2001, 200):
+        try:
+            result = _load(run, template, rate=rate, seconds=seconds)
+        except RuntimeError:
+            seen[rate] = "errors"
+            break
+        seen[rate] = result["p95_ms"]
+        # An open-loop generator that could not keep up sent late: that is no pass either.
+        on_time = result["seconds"] <= seconds * 1.15
+        if result["p95_ms"] > STEP_P95_MS or not on_time:
+            break
+        held = float(rate)
+    return held, {"p95 (ms) per rate (req/s)": seen, "seconds per step": seconds}
