@@ -173,6 +173,11 @@ def privacy_forget(request, body: ForgetIn):
     Answers 202 with one request id per subject, in order, once every request
     is durable; the jobs run asynchronously (poll ``/privacy/requests/{id}``).
     All-or-nothing: one invalid subject rejects the call.
+
+    A forgotten visitor id stays forgotten: every later event naming it is dropped
+    (counted as ``suppressed``). A forgotten e-mail or customer id comes back only with
+    activity newer than the forget; older data synced again is dropped. A device shared
+    with other customers loses its browsing with any of them but stays theirs.
     """
     subjects = []
     for index, subject in enumerate(body.subjects):
