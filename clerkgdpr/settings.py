@@ -257,6 +257,16 @@ CELERY_BEAT_SCHEDULE["inventory-refresh-stale"] = {
     "schedule": 60 * 60,
 }
 
+# --- Store schemas ---
+# Store schemas made ahead (stores/schemas.py): a new store takes one in a catalog update
+# instead of replaying the DDL (~35 index builds, one fsync each).
+SPARE_SCHEMAS = int(os.environ.get("SPARE_SCHEMAS", "20"))
+CELERY_BEAT_SCHEDULE["spare-schemas-fill"] = {
+    "task": "customers.tasks.spare_schemas_fill",
+    "schedule": 60,
+    "options": {"queue": "maintenance"},
+}
+
 # --- Retention expiry and backups ------------------------------------------
 # After each expiry batch, pause for this share of the batch's time (1.5: a batch of
 # 100 ms is followed by 150 ms of rest), so ingestion keeps its cores during expiry.

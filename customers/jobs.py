@@ -94,9 +94,11 @@ def spread_step(task: str, *, after_id: int, chunk: int) -> tuple[int | None, in
     message each, stamped with the store's schema); (last id, or None when done; sent)."""
     name = f"{TASK_MODULE}.{task}"
     rows = _stores_after(after_id, chunk)
-    for store_id, schema_name in rows:
-        with schema_context(schema_name):
-            current_app.send_task(name, args=[store_id], queue="maintenance")
+    # One producer (one broker connection) for the whole chunk, not one from the pool each.
+    with current_app.producer_or_acquire() as producer:
+        for store_id, schema_name in rows:
+            with schema_context(schema_name):
+                current_app.send_task(name, args=[store_id], queue="maintenance", producer=producer)
     return (rows[-1][0] if len(rows) == chunk else None), len(rows)
 
 

@@ -15,6 +15,7 @@ from customers import inventory, jobs
 from customers.privacy import forget, forget_requests
 from customers.retention import backup, expiry, restore
 from gdpr_dashboard.models import PrivacyRequest
+from stores import schemas
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,13 @@ def backup_store(self, store_id: int) -> int | None:
     store = store_for_task(store_id)
     made = backup.backup_create(store=store)
     return made.pk if made else None
+
+
+@shared_task
+def spare_schemas_fill() -> int:
+    """Beat, every minute: keep SPARE_SCHEMAS store schemas ready for new stores."""
+    connection.set_schema_to_public()
+    return schemas.spare_schemas_fill(count=settings.SPARE_SCHEMAS)
 
 
 @shared_task

@@ -155,6 +155,14 @@ class SchemaTemplate(models.Model):
         return f"schema template {self.state[:12]}"
 
 
+class SpareSchema(models.Model):
+    """A store schema made ahead of time from the template at ``state``, waiting for a store."""
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    state = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
 class Domain(DomainMixin):
     """Required by django-tenants; stores are routed by path (/s/<slug>/), not host."""
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django_tenants.utils import schema_exists
 
 from bench.next_migration import COLUMN, INDEX, next_migration
 from customers.models import Customer
 from stores import schemas
-from stores.models import Account, Domain, SchemaTemplate, Store
+from stores.models import Account, Domain, SchemaTemplate, SpareSchema, Store
 from stores.services import store_create
 
 # Columns compare by their order, not ordinal_position: a migrated schema keeps the
@@ -63,6 +63,30 @@ def test_it_makes_the_same_schema_as_the_migrations(django_db_setup, django_db_b
             schemas.schema_drop(migrated)
             schemas.schema_drop(cloned)
     assert len(expected["columns"]) > 50 and len(expected["indexes"]) > 15
+    for what in CATALOG:
+        assert got[what] == expected[what], what
+
+
+def test_a_spare_schema_renamed_into_a_store_is_the_same(django_db_setup, django_db_blocker):
+    tag = uuid.uuid4().hex[:8]
+    migrated, taken = f"store_cmp_migrated_{tag}", f"store_cmp_spare_{tag}"
+    with django_db_blocker.unblock():
+        try:
+            schemas.schema_create_by_migrations(migrated)
+            assert schemas.spare_schemas_fill(count=1) == 1
+            assert schemas.spare_schemas_fill(count=1) == 0
+            spare = SpareSchema.objects.get()
+            with transaction.atomic():
+                state = schemas.template_current().state
+                assert schemas._spare_take(schema_name=taken, state=state)
+            assert not SpareSchema.objects.exists() and not schema_exists(spare.schema_name)
+            expected, got = catalog(migrated), catalog(taken)
+        finally:
+            schemas.schema_drop(migrated)
+            schemas.schema_drop(taken)
+            for left in SpareSchema.objects.all():
+                schemas.schema_drop(left.schema_name)
+                left.delete()
     for what in CATALOG:
         assert got[what] == expected[what], what
 
