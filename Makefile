@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-deep install lint format bench bench-quick clean browser
+.PHONY: run test test-deep install lint format bench bench-quick bench-stores bench-stores-quick clean browser
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,16 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(PY) manage.py migrate_schemas --shared -v 0
 	$(PY) -m bench --quick $(BENCH_ARGS)
+
+# Many stores (README "Benchmarks"): 1,000 stores created and migrated, nightly scheduling
+# for 10,000; the quick form (50 stores) runs in CI.
+bench-stores: $(STAMP)
+	$(PY) manage.py migrate_schemas --shared -v 0
+	$(PY) -m bench.stores $(BENCH_ARGS)
+
+bench-stores-quick: $(STAMP)
+	$(PY) manage.py migrate_schemas --shared -v 0
+	$(PY) -m bench.stores --quick $(BENCH_ARGS)
 
 # Debian's Chromium for the Playwright tests (no browser download).
 browser:

@@ -257,10 +257,25 @@ CELERY_BEAT_SCHEDULE["inventory-refresh-stale"] = {
     "schedule": 60 * 60,
 }
 
+# --- Store schemas ---
+# Store schemas made ahead (stores/schemas.py): a new store takes one in a catalog update
+# instead of replaying the DDL (~35 index builds, one fsync each).
+SPARE_SCHEMAS = int(os.environ.get("SPARE_SCHEMAS", "20"))
+CELERY_BEAT_SCHEDULE["spare-schemas-fill"] = {
+    "task": "customers.tasks.spare_schemas_fill",
+    "schedule": 60,
+    "options": {"queue": "maintenance"},
+}
+
 # --- Retention expiry and backups ------------------------------------------
 # After each expiry batch, pause for this share of the batch's time (1.5: a batch of
 # 100 ms is followed by 150 ms of rest), so ingestion keeps its cores during expiry.
 RETENTION_PAUSE_RATIO = float(os.environ.get("RETENTION_PAUSE_RATIO", "1.5"))
+# Nightly per-store work is spread over this many seconds, NIGHTLY_CHUNK stores per step;
+# a step waits while more than NIGHTLY_MAX_QUEUED messages wait on the queue.
+NIGHTLY_WINDOW_SECONDS = float(os.environ.get("NIGHTLY_WINDOW_SECONDS", "3600"))
+NIGHTLY_CHUNK = int(os.environ.get("NIGHTLY_CHUNK", "20"))
+NIGHTLY_MAX_QUEUED = int(os.environ.get("NIGHTLY_MAX_QUEUED", "100"))
 # Nightly, staggered: expiry first (so backups hold less), then backups, then the
 # purge of backups past BACKUP_RETENTION_DAYS. Each per-store task takes an advisory lock.
 from celery.schedules import crontab  # noqa: E402

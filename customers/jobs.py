@@ -27,7 +27,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
-from django_tenants.utils import get_public_schema_name, tenant_context
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from stores.models import Store
 
@@ -50,11 +50,66 @@ def send(task: str, *, args: list, store: Store | None = None, **options) -> Non
 
 
 def send_per_store(task: str) -> int:
-    """Queue ``task(store_id)`` once per store on the maintenance queue; returns how many."""
-    stores = list(Store.objects.exclude(schema_name=get_public_schema_name()).order_by("pk"))
-    for store in stores:
-        send(task, store=store, args=[store.pk], queue="maintenance")
-    return len(stores)
+    """Queue ``task(store_id)`` once per store on the maintenance queue, all at once;
+    returns how many. Nightly work goes through ``send_spread`` instead."""
+    sent, after = 0, 0
+    while after is not None:
+        after, count = spread_step(task, after_id=after, chunk=1000)
+        sent += count
+    return sent
+
+
+# --- nightly work spread over a window ------------------------------------------------
+#
+# ``send_spread`` queues one small message (``spread_per_store``); each step queues the
+# task for the next ``NIGHTLY_CHUNK`` stores (by id) and queues the following step with a
+# countdown, so the stores are spread evenly over ``NIGHTLY_WINDOW_SECONDS``. A step
+# finding more than ``NIGHTLY_MAX_QUEUED`` messages still waiting on the queue postpones
+# itself instead (the workers are behind), so the backlog stays bounded whatever the
+# store count. Countdowns stay under ``MAX_STEP_SECONDS``, far below the broker's
+# visibility timeout (an ETA beyond it is delivered twice). Beat only sends the first
+# message; a lost step leaves the rest for the next night (each task is idempotent).
+
+MAX_STEP_SECONDS = 600.0
+
+
+def _stores_after(after_id: int, chunk: int) -> list[tuple[int, str]]:
+    stores = Store.objects.exclude(schema_name=get_public_schema_name()).filter(pk__gt=after_id)
+    return list(stores.order_by("pk").values_list("pk", "schema_name")[:chunk])
+
+
+def send_spread(task: str, *, window: float | None = None, chunk: int | None = None) -> float:
+    """Start spreading ``task(store_id)`` over every store; returns the step interval."""
+    window = settings.NIGHTLY_WINDOW_SECONDS if window is None else window
+    chunk = chunk or settings.NIGHTLY_CHUNK
+    count = Store.objects.exclude(schema_name=get_public_schema_name()).count()
+    steps = max(1, -(-count // chunk))
+    interval = min(MAX_STEP_SECONDS, window / steps)
+    send("spread_per_store", args=[task, 0, chunk, interval], queue="maintenance")
+    return interval
+
+
+def spread_step(task: str, *, after_id: int, chunk: int) -> tuple[int | None, int]:
+    """Queue ``task`` for the next ``chunk`` stores after ``after_id`` (one query, one
+    message each, stamped with the store's schema); (last id, or None when done; sent)."""
+    name = f"{TASK_MODULE}.{task}"
+    rows = _stores_after(after_id, chunk)
+    # One producer (one broker connection) for the whole chunk, not one from the pool each.
+    with current_app.producer_or_acquire() as producer:
+        for store_id, schema_name in rows:
+            with schema_context(schema_name):
+                current_app.send_task(name, args=[store_id], queue="maintenance", producer=producer)
+    return (rows[-1][0] if len(rows) == chunk else None), len(rows)
+
+
+def queue_backlog(queue: str = "maintenance") -> int:
+    """Messages waiting on ``queue`` (0 if the broker cannot say)."""
+    try:
+        with current_app.connection_for_read() as conn:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except Exception:
+        log.warning("nightly spread: could not read the queue length", exc_info=True)
+        return 0
 
 
 # --- the inventory recount, debounced -------------------------------------------------

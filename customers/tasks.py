@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import connection
 
 from customers import inventory, jobs
 from customers.privacy import forget, forget_requests
 from customers.retention import backup, expiry, restore
 from gdpr_dashboard.models import PrivacyRequest
+from stores import schemas
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -127,8 +129,22 @@ def forget_sweep() -> int:
 
 
 @shared_task
-def retention_expire_all() -> int:
-    return jobs.send_per_store("retention_expire_store")
+def retention_expire_all() -> float:
+    """Beat, nightly: expiry for every store, spread over NIGHTLY_WINDOW_SECONDS."""
+    return jobs.send_spread("retention_expire_store")
+
+
+@shared_task(acks_late=True)
+def spread_per_store(task: str, after_id: int, chunk: int, interval: float) -> int:
+    """One step of a nightly spread (customers/jobs.py): the next chunk, then the next step."""
+    connection.set_schema_to_public()
+    if jobs.queue_backlog() > settings.NIGHTLY_MAX_QUEUED:  # workers behind: wait
+        jobs.send("spread_per_store", args=[task, after_id, chunk, interval], countdown=interval)
+        return 0
+    last, sent = jobs.spread_step(task, after_id=after_id, chunk=chunk)
+    if last is not None:
+        jobs.send("spread_per_store", args=[task, last, chunk, interval], countdown=interval)
+    return sent
 
 
 @shared_task(bind=True, max_retries=3, default_retry_delay=300)
@@ -139,8 +155,9 @@ def retention_expire_store(self, store_id: int) -> dict:
 
 
 @shared_task
-def backup_all() -> int:
-    return jobs.send_per_store("backup_store")
+def backup_all() -> float:
+    """Beat, nightly: a backup of every store, spread over NIGHTLY_WINDOW_SECONDS."""
+    return jobs.send_spread("backup_store")
 
 
 @shared_task(bind=True, max_retries=3, default_retry_delay=300)
@@ -148,6 +165,13 @@ def backup_store(self, store_id: int) -> int | None:
     store = store_for_task(store_id)
     made = backup.backup_create(store=store)
     return made.pk if made else None
+
+
+@shared_task
+def spare_schemas_fill() -> int:
+    """Beat, every minute: keep SPARE_SCHEMAS store schemas ready for new stores."""
+    connection.set_schema_to_public()
+    return schemas.spare_schemas_fill(count=settings.SPARE_SCHEMAS)
 
 
 @shared_task

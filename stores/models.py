@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from stores import schemas
 from stores.roles import Capability, Role, role_can
 
 SLUG_VALIDATOR = RegexValidator(
@@ -106,6 +107,9 @@ class Store(TenantMixin):
     # Key for HMAC digests of identifiers in the public schema; never shown or logged.
     secret = models.CharField(max_length=64, default=new_store_secret, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Digest of the migration state the schema is known to be at (stores.schemas):
+    # ``migrate_stores`` finds stores to migrate by this column in one query.
+    schema_state = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     auto_create_schema = True
     auto_drop_schema = True
@@ -126,6 +130,37 @@ class Store(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """The schema from the current migration state's cached DDL (``stores.schemas``)."""
+        if sync_schema and schemas.store_schema_create(store=self):
+            return True
+        # No template at hand inside a transaction: every migration, then the state noted.
+        created = super().create_schema(check_if_exists, sync_schema, verbosity)
+        if sync_schema:
+            self.schema_state = schemas.migration_state()[0]
+            Store.objects.filter(pk=self.pk).update(schema_state=self.schema_state)
+        return created
+
+
+class SchemaTemplate(models.Model):
+    """The DDL of a store schema at one migration state, made once and replayed per store."""
+
+    state = models.CharField(max_length=64, unique=True)
+    migrations = models.JSONField(help_text="[app, name] rows of django_migrations, in order.")
+    ddl = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"schema template {self.state[:12]}"
+
+
+class SpareSchema(models.Model):
+    """A store schema made ahead of time from the template at ``state``, waiting for a store."""
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    state = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class Domain(DomainMixin):

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 
+from stores import schemas
 from stores.audit import audit_record
 from stores.models import (
     SLUG_VALIDATOR,
@@ -64,6 +65,9 @@ def store_create(
     if unknown:
         raise ValidationError(f"Unknown products: {', '.join(sorted(unknown))}.")
     connection.set_schema_to_public()
+    # Outside the transaction: a missing template is built through pg_dump, which reads
+    # the scratch schema from its own connection.
+    schemas.template_current()
     store = Store(
         account=account,
         slug=slug,
@@ -73,22 +77,18 @@ def store_create(
         crm_fields=sorted(set(crm_fields)),
         track_browsing=track_browsing,
     )
-    # django-tenants creates and migrates the schema in save(), and deletes the
-    # row and drops the schema again if that fails.
-    store.save(verbosity=0)
-    try:
-        with transaction.atomic():
-            Domain.objects.create(domain=f"{slug}.stores.local", tenant=store, is_primary=True)
-            store.products.set(products)
-            audit_record(
-                action="store.created",
-                store=store,
-                actor=actor,
-                detail={"products": sorted(codes), "collect_emails": collect_emails},
-            )
-    except Exception:
-        store.delete(force_drop=True)
-        raise
+    # One transaction: the row, its schema (one batch of DDL from the template, in
+    # Store.create_schema), domain, products and audit row commit together or not at all.
+    with transaction.atomic():
+        store.save(verbosity=0)
+        Domain.objects.create(domain=f"{slug}.stores.local", tenant=store, is_primary=True)
+        store.products.set(products)
+        audit_record(
+            action="store.created",
+            store=store,
+            actor=actor,
+            detail={"products": sorted(codes), "collect_emails": collect_emails},
+        )
     return store
 
 

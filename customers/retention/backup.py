@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from clerkgdpr.pgtools import pg_env, pg_tool
 from customers.locks import LOCK_BACKUP, store_lock
-from customers.retention.pgtools import pg_env, pg_tool
 from gdpr_dashboard.models import Backup
 from stores.audit import audit_record
 from stores.models import Store, User

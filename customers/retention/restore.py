@@ -43,12 +43,12 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clerkgdpr.pgtools import pg_env, pg_tool
 from customers import jobs
 from customers.locks import LOCK_FORGET, LOCK_RESTORE, store_lock, store_xact_lock
 from customers.privacy.forget import forget_execute
 from customers.privacy.forget_requests import replay_row_create
 from customers.retention.backup import _first_line, file_sha256
-from customers.retention.pgtools import pg_env, pg_tool
 from gdpr_dashboard.models import (
     Backup,
     PrivacyRequest,
