@@ -16,8 +16,10 @@ Whose a row is (README, "Whose is this row?") follows from ``belongs_by``:
 - ``device_browsing``: browsing rows of one device: the device's; a customer's when the
   device is linked to that customer only (a device shared by several customers: nobody's
   in an access request, deleted with any of them in a forget);
-- ``order``: the customer's when it has one; else the device's it was placed on, or the
-  e-mail's it carries.
+- ``order``: the customer's when it has one; else the e-mail's it carries; else the
+  device's it was placed on;
+- ``device_or_email``: a basket: its device's (as browsing), else its e-mail's;
+- ``email``: a newsletter subscription: its e-mail's.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from django.db import models
 
 from customers.models import (
+    Basket,
     Click,
     ContentView,
     Customer,
@@ -34,6 +37,7 @@ from customers.models import (
     OrderLine,
     PageView,
     Product,
+    Subscriber,
     Visitor,
     VisitorLink,
 )
@@ -120,6 +124,27 @@ PERSONAL: tuple[PersonalTable, ...] = (
         data_type="orders",
         identifiers=("email",),
         cleared=("customer_id", "visitor_id", "email", "email_digest"),
+    ),
+)
+
+PERSONAL += (
+    PersonalTable(
+        Basket,
+        "baskets",
+        belongs_by="device_or_email",
+        forget=DELETE,
+        retention="with its device; an e-mail's basket the store's longest retention",
+        data_type="baskets",
+        identifiers=("email",),
+    ),
+    PersonalTable(
+        Subscriber,
+        "subscribers",
+        belongs_by="email",
+        forget=DELETE,
+        retention="while subscribed; a withdrawal the store's longest retention",
+        data_type="newsletter",
+        identifiers=("email",),
     ),
 )
 

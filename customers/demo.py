@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
+from customers.ingest.baskets import basket_set, subscriber_set
 from customers.ingest.common import IngestResult
 from customers.ingest.crm import customers_sync
 from customers.ingest.events import events_ingest
@@ -174,6 +175,7 @@ def _seed(store: Store, rng: random.Random, volume: Volume, now: datetime) -> di
     if store.track_browsing:
         result.merge(_seed_events(store, rng, customers, product_refs, volume, now, visitors))
     result.merge(_seed_orders(store, rng, customers, visitors, product_refs, prices, volume, now))
+    result.merge(_seed_baskets_and_newsletter(store, rng, customers, visitors, product_refs, now))
     stored = result.stored
     return {
         "products": stored["products"],
@@ -184,7 +186,44 @@ def _seed(store: Store, rng: random.Random, volume: Volume, now: datetime) -> di
         "clicks": stored["clicks"],
         "orders": stored["orders"],
         "order_lines": result.stored["order_lines"],
+        "baskets": stored["baskets"],
+        "subscribers": stored["subscribers"],
     }
+
+
+def _seed_baskets_and_newsletter(store, rng, customers, visitors, product_refs, now):
+    """Open baskets on a few devices and of a few e-mails; a newsletter list with withdrawals."""
+    result = IngestResult()
+    for ref, _ in rng.sample(visitors, min(len(visitors), max(1, len(visitors) // 50))):
+        result.merge(
+            basket_set(
+                store=store,
+                visitor=ref,
+                email=None,
+                products=rng.sample(product_refs, rng.randint(1, 3)),
+                at=now - timedelta(hours=rng.randint(1, 72)),
+            )
+        )
+    for c in rng.sample(customers, min(len(customers), max(1, len(customers) // 10))):
+        result.merge(
+            subscriber_set(
+                store=store,
+                email=c.email,
+                subscribed=rng.random() < 0.8,
+                at=now - timedelta(days=rng.randint(1, 300)),
+            )
+        )
+        if rng.random() < 0.3:
+            result.merge(
+                basket_set(
+                    store=store,
+                    visitor=None,
+                    email=c.email,
+                    products=rng.sample(product_refs, 1),
+                    at=now - timedelta(days=rng.randint(1, 20)),
+                )
+            )
+    return result
 
 
 def _seed_events(store, rng, customers, product_refs, volume, now, visitors) -> IngestResult:

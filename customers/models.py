@@ -279,3 +279,48 @@ class OrderLine(models.Model):
     price = PriceField(max_digits=18, decimal_places=6, default=0)
     # How many of the line's items came back (/v2/log/returned); never more than quantity.
     returned_quantity = models.PositiveIntegerField(default=0, db_default=0)
+
+
+class Basket(models.Model):
+    """The current basket of a device or of an e-mail (``log/basket/set``), one row each.
+
+    The e-mail is kept only where the store collects e-mail addresses. An empty basket
+    is no row.
+    """
+
+    visitor = models.ForeignKey(
+        Visitor,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="baskets",
+        db_index=False,  # covered by basket_visitor_unique
+        db_constraint=False,  # see EVENT_TABLES_WITHOUT_FOREIGN_KEYS
+    )
+    email = models.CharField(max_length=254, null=True, blank=True)
+    email_digest = models.CharField(max_length=64, blank=True)
+    products = models.JSONField(default=list)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visitor"],
+                name="basket_visitor_unique",
+                condition=models.Q(visitor__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["email_digest"],
+                name="basket_email_unique",
+                condition=models.Q(visitor__isnull=True),
+            ),
+        ]
+
+
+class Subscriber(models.Model):
+    """A newsletter subscription by e-mail (``subscriber/subscribe`` / ``unsubscribe``)."""
+
+    email = models.CharField(max_length=254)
+    email_digest = models.CharField(max_length=64, unique=True)
+    subscribed = models.BooleanField(default=True)
+    changed_at = models.DateTimeField()

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from gdpr_dashboard.data_types import data_types_for
 from gdpr_dashboard.models import (
     Backup,
     PrivacyRequest,
@@ -71,123 +72,6 @@ EEA_COUNTRIES = frozenset(
 
 def in_eea(country: str) -> bool:
     return country.split(" ")[0].strip(",") in EEA_COUNTRIES
-
-
-# --- data types per store -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DataType:
-    """One of the article's five data types, as the dashboard shows it for one store."""
-
-    code: str
-    label: str
-    explanation: str
-    held: bool  # the store holds data of this type (per the last inventory)
-    count: int | None  # how many (customers, visitors, orders), None before the first refresh
-    count_label: str
-    collection: bool | None  # the store's switch; None: no switch, follows from other data
-    collection_note: str = ""
-
-    @property
-    def checked(self) -> bool:
-        """Green check: held, and (where there is a switch) collection is on."""
-        return self.held and self.collection is not False
-
-    @property
-    def leftover(self) -> bool:
-        """Collection switched off but data from before is still held."""
-        return self.held and self.collection is False
-
-    def display(self) -> dict[str, str]:
-        """What the page prints, decided here once rather than in template conditionals."""
-        if self.checked:
-            state, mark, aria = "on", "✓", "held"
-        elif self.leftover:
-            state, mark, aria = "leftover", "!", "held, collection off"
-        else:
-            state, mark, aria = "off", "–", "not held"
-        if self.collection is None:
-            collection = self.collection_note
-        elif self.collection:
-            note = f": {self.collection_note}" if self.collection_note else ""
-            collection = f"collection on{note}"
-        else:
-            collection = "collection off" + (", older data still held" if self.leftover else "")
-        count = "–" if self.count is None else f"{self.count:,} {self.count_label}"
-        return {
-            "code": self.code,
-            "label": self.label,
-            "state": state,
-            "mark": mark,
-            "aria": aria,
-            "count": count,
-            "collection": collection,
-        }
-
-
-def data_types_for(store: Store) -> list[DataType]:
-    """The five data types of a store from its inventory snapshot (no query: prefetched)."""
-    snapshot = getattr(store, "inventory", None)
-    counts = snapshot.counts if snapshot else {}
-    known = snapshot is not None
-
-    def n(key: str) -> int:
-        return int(counts.get(key, 0))
-
-    events = n("page_views") + n("content_views") + n("clicks")
-    crm_fields = ", ".join(store.crm_fields or [])
-    return [
-        DataType(
-            code="browsing",
-            label="Website browsing history",
-            explanation="Visitor ids are tracked and behaviour is attributed to the visitor.",
-            held=n("visitors") > 0 and events > 0,
-            count=n("visitors") if known else None,
-            count_label=f"visitors, {events:,} events",
-            collection=store.track_browsing,
-        ),
-        DataType(
-            code="preferences",
-            label="Purchase preferences",
-            explanation="Customers are identified and recommendations follow their clicks "
-            "or orders.",
-            held=n("customers") > 0 and (n("clicks") > 0 or n("orders") > 0),
-            count=n("customers") if known else None,
-            count_label="customers",
-            collection=None,
-            collection_note="follows from clicks and orders",
-        ),
-        DataType(
-            code="email",
-            label="E-mail addresses",
-            explanation="The store has access to its customers' e-mail addresses.",
-            held=n("customers_with_email") > 0,
-            count=n("customers_with_email") if known else None,
-            count_label="customers with an e-mail address",
-            collection=store.collect_emails,
-        ),
-        DataType(
-            code="orders",
-            label="Order history",
-            explanation="Historic orders, whether or not their customers can be identified.",
-            held=n("orders") > 0,
-            count=n("orders") if known else None,
-            count_label="orders",
-            collection=None,
-            collection_note="always, orders stay anonymous after a forget",
-        ),
-        DataType(
-            code="crm",
-            label="CRM",
-            explanation="Customer details such as age, gender or city.",
-            held=n("customers_with_crm") > 0,
-            count=n("customers_with_crm") if known else None,
-            count_label="customers with CRM fields",
-            collection=bool(store.crm_fields),
-            collection_note=crm_fields,
-        ),
-    ]
 
 
 # --- sub-processors -------------------------------------------------------------------
@@ -263,7 +147,7 @@ class ChangeRow:
 @dataclass
 class StoreRow:
     store: Store
-    data_types: list[dict[str, str]]  # DataType.display() of the five types
+    data_types: list[dict[str, str]]  # DataType.display() of each data type
     last_retention_run: RetentionRun | None
     last_backup: Backup | None
 

@@ -144,7 +144,7 @@ SHAPES: list[dict] = [
         "encoding": "payload",
         "key": "public",
         "args": {"products": ["8d3c1f", "77aa02"], "visitor": "auto"},
-        "stores": (),
+        "stores": (("Basket", {}),),
     },
     # --- server-side plugin calls -----------------------------------------------------
     {
@@ -155,7 +155,7 @@ SHAPES: list[dict] = [
         "encoding": "php-query",
         "key": "private",
         "args": {"products": [1203, 1207], "email": "ann@example.com"},
-        "stores": (),
+        "stores": (("Basket", {}),),
     },
     {
         "name": "magento2-log-basket-set-observer",
@@ -165,7 +165,7 @@ SHAPES: list[dict] = [
         "encoding": "form-json",
         "key": "public",
         "args": {"products": ["1203"], "email": "ann@example.com"},
-        "stores": (),
+        "stores": (("Basket", {}),),
     },
     {
         "name": "woocommerce-log-basket-set",
@@ -175,7 +175,7 @@ SHAPES: list[dict] = [
         "encoding": "form-json",
         "key": "public",
         "args": {"products": [51, 52], "email": "ann@example.com"},
-        "stores": (),
+        "stores": (("Basket", {}),),
     },
     {
         "name": "magento1-product-add",
@@ -317,7 +317,7 @@ SHAPES: list[dict] = [
         "encoding": "get-form-body",
         "key": "public",
         "args": {"email": "ann@example.com"},
-        "stores": (),
+        "stores": (("Subscriber", {"subscribed": False}),),
     },
     {
         "name": "subscriber-subscribe",
@@ -327,7 +327,7 @@ SHAPES: list[dict] = [
         "encoding": "query",
         "key": "public",
         "args": {"email": "ann@example.com"},
-        "stores": (),
+        "stores": (("Subscriber", {"subscribed": True}),),
     },
     {
         "name": "plugins-log-debug",

@@ -42,6 +42,8 @@ FULL_COUNTS = {
     "content_views": 6,
     "clicks": 6,
     "orders_anonymised": 4,
+    "baskets": 0,
+    "subscribers": 0,
     "shared_devices": 0,
 }
 
@@ -92,7 +94,7 @@ def test_the_cli_waits_for_the_counts(committed_store, celery_worker_process):
     assert request.via == "cli" and request.status == "done"
     assert done_line == (
         "done: customers 1, visitors 2, page views 6, content views 6, clicks 6, "
-        "orders anonymised 4, shared devices 0"
+        "orders anonymised 4, baskets 0, subscribers 0, shared devices 0"
     )
     assert jane.customer_ref not in result.stdout + result.stderr
 

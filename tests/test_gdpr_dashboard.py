@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bench.bulk_stores import dashboard_stores_create
 from customers.inventory import inventory_refresh
-from customers.models import Customer
+from customers.models import Basket, Customer, Subscriber
 from gdpr_dashboard.models import (
     Backup,
     InventorySnapshot,
@@ -54,6 +54,11 @@ def fill_store(store: Store, *, crm: bool = True, email: bool = True) -> Custome
     PageViewFactory(visitor=visitor)
     ClickFactory(visitor=visitor)
     OrderFactory(customer=customer, visitor=visitor)
+    Basket.objects.create(visitor=visitor, products=["1001"], updated_at=timezone.now())
+    if email:
+        Subscriber.objects.create(
+            email="pat@example.com", email_digest="d", changed_at=timezone.now()
+        )
     connection.set_schema_to_public()
     inventory_refresh(store=store)
     return customer
@@ -89,6 +94,8 @@ def test_it_checks_the_data_types_a_store_holds(client, alice, store, outlet):
         "email": "on",
         "orders": "on",
         "crm": "on",
+        "baskets": "on",
+        "newsletter": "on",
     }
     # The outlet holds nothing yet: no checks at all.
     assert set(datatype_classes(html, "acme-outlet").values()) == {"off"}

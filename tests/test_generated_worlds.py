@@ -21,7 +21,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customers.models import Customer, Order, PageView, Visitor, VisitorLink
+from customers.models import Basket, Customer, Order, PageView, Subscriber, Visitor, VisitorLink
 from customers.privacy import export
 from customers.privacy.forget import forget_execute
 from customers.privacy.forget_requests import forget_request_create
@@ -134,6 +134,17 @@ def build(world: World, secret: str) -> tuple[list[Customer], list[Visitor]]:
                 visitor=visitor, url=f"/d{j}p{k}", occurred_at=NOW - timedelta(hours=k + j)
             )
         visitors.append(visitor)
+        if pages % 2:  # an open basket on some devices
+            Basket.objects.create(visitor=visitor, products=[f"P{j}"], updated_at=NOW)
+    for i, c in enumerate(customers):
+        if c.email:  # every e-mail on the newsletter list; every other one with a basket
+            Subscriber.objects.create(
+                email=c.email, email_digest=c.email_digest, subscribed=True, changed_at=NOW
+            )
+            if i % 2 == 0:
+                Basket.objects.create(
+                    email=c.email, email_digest=c.email_digest, products=["P"], updated_at=NOW
+                )
     for k, (customer, dev, mail) in enumerate(world.orders):
         Order.objects.create(
             order_ref=f"ORDER{k:02d}X",
@@ -227,6 +238,9 @@ def test_a_forget_takes_exactly_its_subject(in_store):
                 assert all(v in after["visitors"] for v in kept)
                 pages = [p for p in was["page_views"] if p["visitor_id"] not in forgotten_devices]
                 assert all(p in after["page_views"] for p in pages)
+                assert after["subscriptions"] == was["subscriptions"]
+                baskets = [b for b in was["baskets"] if b["visitor_id"] not in forgotten_devices]
+                assert all(b in after["baskets"] for b in baskets)
 
             # 3. No export shows another identified person.
             people = list(Customer.objects.all())

@@ -11,7 +11,16 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from customers.inventory import store_counts
-from customers.models import Click, ContentView, Customer, Order, PageView, Visitor
+from customers.models import (
+    Basket,
+    Click,
+    ContentView,
+    Customer,
+    Order,
+    PageView,
+    Subscriber,
+    Visitor,
+)
 from customers.retention.expiry import retention_expire
 from customers.tasks import retention_expire_all
 from gdpr_dashboard.models import RetentionRun
@@ -70,6 +79,20 @@ def make_shoppers(now):
     ContentViewFactory(visitor=rows["one_visit_45_days_ago"], occurred_at=ago(45))
     # Exactly at 29 days: not yet.
     rows["almost"] = VisitorFactory(last_seen=ago(29))
+    # Baskets go with their device; an e-mail's own basket and a withdrawn newsletter
+    # subscription after the store's longest retention (365 days); a subscription stays.
+    Basket.objects.create(visitor=rows["expired"], products=["1"], updated_at=ago(40))
+    Basket.objects.create(visitor=rows["fresh"], products=["2"], updated_at=ago(10))
+    Basket.objects.create(
+        email="old@example.com", email_digest="o", products=["3"], updated_at=ago(400)
+    )
+    Basket.objects.create(
+        email="new@example.com", email_digest="n", products=["4"], updated_at=ago(30)
+    )
+    for mail, subscribed, days in (("a@x.example", False, 400), ("b@x.example", True, 400)):
+        Subscriber.objects.create(
+            email=mail, email_digest=mail, subscribed=subscribed, changed_at=ago(days)
+        )
     return rows
 
 
@@ -80,6 +103,8 @@ EXPECTED = {
     "visitors": 4,  # expired, buyer's, old of two, one visit 45 days ago
     "customers": 1,  # the lone customer
     "orders_detached": 1,
+    "baskets": 2,  # the expired device's, the old e-mail's
+    "subscribers": 1,  # the old withdrawal
 }
 
 

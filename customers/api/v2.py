@@ -22,6 +22,7 @@ from customers.api.auth import authenticate
 from customers.api.errors import ApiError, from_validation_error
 from customers.api.privacy import forget_one, info_stream, one_identifier, subject_for
 from customers.api.v2_wire import add_cors, call_arguments, callback_name, jsonp, preflight
+from customers.ingest.baskets import basket_set, subscriber_set
 from customers.ingest.common import IngestResult
 from customers.ingest.crm import customers_delete, customers_sync
 from customers.ingest.events import events_ingest
@@ -191,24 +192,33 @@ def log_returned(request, api_key, args):
     )
 
 
-# Accepted and checked, nothing stored yet: baskets and newsletter subscribers are
-# personal data of their own, stored once they are in the personal-data catalogue.
 @v2_call(**LOG)
 def log_basket_set(request, api_key, args):
     visitor, echo = _visitor(args)
-    BasketIn.model_validate(_given({**args, "visitor": visitor}, "products", "email", "visitor"))
+    basket = BasketIn.model_validate(
+        _given({**args, "visitor": visitor}, "products", "email", "visitor")
+    )
+    basket_set(
+        store=api_key.store,
+        visitor=basket.visitor,
+        email=basket.email,
+        products=basket.products,
+        at=timezone.now(),
+    )
     return echo
 
 
 @v2_call(**LOG)
 def subscriber_subscribe(request, api_key, args):
-    SubscriberIn.model_validate(args)
+    email = SubscriberIn.model_validate(args).email
+    subscriber_set(store=api_key.store, email=email, subscribed=True, at=timezone.now())
     return {}
 
 
 @v2_call(**LOG)
 def subscriber_unsubscribe(request, api_key, args):
-    SubscriberIn.model_validate(args)
+    email = SubscriberIn.model_validate(args).email
+    subscriber_set(store=api_key.store, email=email, subscribed=False, at=timezone.now())
     return {}
 
 

@@ -14,10 +14,19 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 
-from customers.models import Click, ContentView, OrderLine, PageView, Visitor
+from customers.models import (
+    Basket,
+    Click,
+    ContentView,
+    OrderLine,
+    PageView,
+    Subscriber,
+    Visitor,
+)
 from customers.privacy.subjects import Subject
 
 CHUNK = 2000
@@ -156,11 +165,56 @@ def iter_section(name: str, subject: Subject) -> Iterator[dict]:
         for row in visitors_query(subject).iterator(chunk_size=CHUNK):
             yield _rename_visitor(row)
         return
+    if name in SHAPED:
+        for row in SECTIONS[name](subject).iterator(chunk_size=CHUNK):
+            yield SHAPED[name](row, subject)
+        return
     query = SECTIONS[name](subject)
     refs = _visitor_refs(subject)
     for row in query.iterator(chunk_size=CHUNK):
         yield _rename_event(row, refs)
 
+
+def baskets_query(subject: Subject) -> QuerySet:
+    """The baskets of the subject's own devices, and the basket of its e-mail alone."""
+    q = Q(visitor_id__in=subject.visitor_ids) if subject.visitor_ids else Q(pk__in=[])
+    if subject.email:
+        q |= Q(visitor__isnull=True, email_lower=subject.email)
+    return (
+        Basket.objects.annotate(email_lower=Lower("email"))
+        .filter(q)
+        .order_by("-updated_at", "-pk")
+        .values("visitor__visitor_ref", "email", "products", "updated_at")
+    )
+
+
+def subscriptions_query(subject: Subject) -> QuerySet:
+    if not subject.email:
+        return Subscriber.objects.none().values("email", "subscribed", "changed_at")
+    return (
+        Subscriber.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower=subject.email)
+        .order_by("-changed_at")
+        .values("email", "subscribed", "changed_at")
+    )
+
+
+def _basket_row(row: dict, subject: Subject) -> dict:
+    email = row["email"]
+    return {
+        "visitor_id": row["visitor__visitor_ref"],
+        "email": email if email and email.lower() == subject.email else None,
+        "products": row["products"],
+        "time": row["updated_at"],
+    }
+
+
+def _subscription_row(row: dict, subject: Subject) -> dict:
+    return {"email": row["email"], "subscribed": row["subscribed"], "time": row["changed_at"]}
+
+
+# Sections whose rows are shaped one by one, not as events of a device.
+SHAPED = {"baskets": _basket_row, "subscriptions": _subscription_row}
 
 SECTIONS = {
     "visitors": visitors_query,
@@ -168,6 +222,8 @@ SECTIONS = {
     "clicks": clicks_query,
     "content_views": content_views_query,
     "page_views": page_views_query,
+    "baskets": baskets_query,
+    "subscriptions": subscriptions_query,
 }
 LIST_SECTIONS = tuple(SECTIONS)
 
@@ -178,6 +234,9 @@ def section_page(name: str, subject: Subject, *, offset: int, limit: int) -> lis
         return _orders_with_lines(list(orders_query(subject)[offset : offset + limit]), subject)
     if name == "visitors":
         return [_rename_visitor(r) for r in visitors_query(subject)[offset : offset + limit]]
+    if name in SHAPED:
+        rows = SECTIONS[name](subject)[offset : offset + limit]
+        return [SHAPED[name](r, subject) for r in rows]
     query = SECTIONS[name](subject)
     if len(subject.visitor_ids) > 1:
         query = query.filter(pk__in=_newest_per_visitor(query.model, subject, offset + limit))

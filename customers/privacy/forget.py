@@ -22,7 +22,7 @@ from django_tenants.utils import schema_context, tenant_context
 from customers import jobs
 from customers.catalogue import browsing_tables
 from customers.locks import LOCK_FORGET, store_xact_lock
-from customers.models import Customer, Order, Visitor, VisitorLink
+from customers.models import Basket, Customer, Order, Subscriber, Visitor, VisitorLink
 from customers.privacy.forget_requests import (
     OPEN_STATUSES,
     forget_request_note_error,
@@ -48,6 +48,8 @@ COUNT_KINDS = (
     "content_views",
     "clicks",
     "orders_anonymised",
+    "baskets",
+    "subscribers",
     "shared_devices",
 )
 # Browsing tables and their count names (the personal-data catalogue's).
@@ -221,7 +223,9 @@ def _delete_subject(
     Customer and visitor rows are locked first (FOR UPDATE): a concurrent insert that
     refers to them (a new page view, a new link) waits for this transaction.
     """
-    T = {m: _table(m) for m in (Customer, Visitor, VisitorLink, Order, *BROWSING)}
+    T = {
+        m: _table(m) for m in (Customer, Visitor, VisitorLink, Order, Basket, Subscriber, *BROWSING)
+    }
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, email_digest, customer_digest FROM {T[Customer]} "
@@ -275,6 +279,15 @@ def _delete_subject(
         cursor.execute(
             f"UPDATE {T[Order]} SET visitor_id = NULL WHERE visitor_id = ANY(%s::bigint[])", [own]
         )
+        every_email = sorted(set(emails) | found["email"])
+        cursor.execute(
+            f"DELETE FROM {T[Basket]} WHERE visitor_id = ANY(%s::bigint[]) "
+            "OR (email_digest <> '' AND email_digest = ANY(%s))",
+            [devices, every_email],
+        )
+        counts["baskets"] = cursor.rowcount
+        cursor.execute(f"DELETE FROM {T[Subscriber]} WHERE email_digest = ANY(%s)", [every_email])
+        counts["subscribers"] = cursor.rowcount
         cursor.execute(
             f"DELETE FROM {T[VisitorLink]} "
             "WHERE customer_id = ANY(%s::bigint[]) OR visitor_id = ANY(%s::bigint[])",

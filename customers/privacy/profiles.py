@@ -27,9 +27,19 @@ SECTION_LABELS = {
     "clicks": "Clicks",
     "content_views": "Content viewed",
     "page_views": "Pages visited",
+    "baskets": "Baskets",
+    "subscriptions": "Newsletter",
 }
-CUSTOMER_SECTIONS = ("visitors", "orders", "clicks", "content_views", "page_views")
-VISITOR_SECTIONS = ("page_views", "content_views", "clicks", "orders")
+CUSTOMER_SECTIONS = (
+    "visitors",
+    "orders",
+    "clicks",
+    "content_views",
+    "page_views",
+    "baskets",
+    "subscriptions",
+)
+VISITOR_SECTIONS = ("page_views", "content_views", "clicks", "orders", "baskets")
 
 
 class SectionRows:
@@ -74,6 +84,8 @@ def _count_querysets(subject: Subject, names: tuple[str, ...]) -> dict[str, Quer
         "clicks": lambda: Click.objects.filter(visitor_id__in=ids),
         "content_views": lambda: ContentView.objects.filter(visitor_id__in=ids),
         "page_views": lambda: PageView.objects.filter(visitor_id__in=ids),
+        "baskets": lambda: export.baskets_query(subject),
+        "subscriptions": lambda: export.subscriptions_query(subject),
     }
     return {name: plain[name]() for name in names}
 

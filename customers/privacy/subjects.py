@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
-from customers.models import Customer, Order, Visitor, VisitorLink
+from customers.models import Basket, Customer, Order, Subscriber, Visitor, VisitorLink
 from stores.digests import identifier_digest, normalise_identifier
 
 SubjectKind = Literal["email", "customer", "visitor"]
@@ -75,6 +75,20 @@ class Subject:
             self.customer is not None
             or bool(self.visitor_ids or self.shared_visitor_ids)
             or self.orders().exists()
+            or self._held_by_email()
+        )
+
+    def _held_by_email(self) -> bool:
+        """An e-mail alone may have a basket or a newsletter subscription."""
+        email = self.email
+        if not email:
+            return False
+        by_email = {"email_lower": email}
+        return (
+            Basket.objects.annotate(email_lower=Lower("email"))
+            .filter(visitor__isnull=True, **by_email)
+            .exists()
+            or Subscriber.objects.annotate(email_lower=Lower("email")).filter(**by_email).exists()
         )
 
     def order_filter(self) -> Q:

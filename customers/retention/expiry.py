@@ -37,7 +37,7 @@ from django.utils import timezone
 from customers import jobs
 from customers.catalogue import browsing_tables
 from customers.locks import LOCK_RETENTION, store_lock
-from customers.models import Customer, Order, Visitor, VisitorLink
+from customers.models import Basket, Customer, Order, Subscriber, Visitor, VisitorLink
 from customers.retention import policy
 from gdpr_dashboard.models import RetentionRun
 from stores.audit import audit_record
@@ -60,6 +60,7 @@ BATCH_COUNTS = [
     *EVENT_MODELS,
     "orders_detached",
     "customers",
+    "baskets",
 ]  # what step 2 counts besides visitors
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
@@ -68,6 +69,8 @@ V = Visitor._meta.db_table
 C = Customer._meta.db_table
 O = Order._meta.db_table  # noqa: E741
 L = VisitorLink._meta.db_table
+B = Basket._meta.db_table
+S = Subscriber._meta.db_table
 
 
 def _expired_visitor_sql(alias: str) -> str:
@@ -151,9 +154,7 @@ def retention_expire(
 
 
 def _expire(bounds: list[int], now: datetime, progress: Progress) -> dict:
-    counts = dict.fromkeys(
-        ["page_views", "content_views", "clicks", "visitors", "customers", "orders_detached"], 0
-    )
+    counts = dict.fromkeys([*BATCH_COUNTS, "visitors", "subscribers"], 0)
     with _one_core():
         settled = _settled_ids(EVENT_MODELS.values())
         started = time.monotonic()
@@ -181,7 +182,19 @@ def _expire(bounds: list[int], now: datetime, progress: Progress) -> dict:
             done += batch["visitors"]
             progress("visitors", min(done, total), total)
             _yield_to_ingestion(time.monotonic() - started)
+        with transaction.atomic(), connection.cursor() as cursor:
+            for kind, sql in _UNLINKED.items():
+                cursor.execute(f"DELETE FROM {sql}", [now, bounds[1]])
+                counts[kind] += cursor.rowcount
     return counts
+
+
+# Rows of an e-mail alone, kept for the store's longest retention after their last change:
+# baskets without a device, withdrawn newsletter subscriptions.
+_UNLINKED = {
+    "baskets": f"{B} WHERE visitor_id IS NULL AND updated_at < %s - make_interval(days => %s)",
+    "subscribers": f"{S} WHERE NOT subscribed AND changed_at < %s - make_interval(days => %s)",
+}
 
 
 @contextmanager
@@ -341,6 +354,7 @@ def _expire_visitor_batch(
         "RETURNING 1), "
         f"links_gone AS (DELETE FROM {L} WHERE visitor_id IN (SELECT id FROM g) "
         "RETURNING customer_id), "
+        f"baskets AS (DELETE FROM {B} WHERE visitor_id IN (SELECT id FROM g) RETURNING 1), "
         # Customers that lost their last device (few) are found first, through the link and
         # visitor indexes; only those are then checked for orders. (The statement sees the
         # links as they were before links_gone: the batch's own links are left out.)
@@ -392,4 +406,12 @@ def _count_expired(bounds: list[int], now: datetime) -> dict:
             [*bounds, now],
         )
         counts["customers"] = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT count(*) FROM {B} b JOIN {V} v ON v.id = b.visitor_id WHERE {expired}",
+            [*bounds, now],
+        )
+        counts["baskets"] = cursor.fetchone()[0]
+        for kind, sql in _UNLINKED.items():
+            cursor.execute(f"SELECT count(*) FROM {sql}", [now, bounds[1]])
+            counts[kind] = counts.get(kind, 0) + cursor.fetchone()[0]
     return counts

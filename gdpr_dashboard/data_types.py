@@ -1,0 +1,139 @@
+"""The data types of a store, as the GDPR dashboard shows them (green checks, counts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stores.models import Store
+
+
+@dataclass(frozen=True)
+class DataType:
+    """One data type (the help article's five, baskets, newsletter) of one store."""
+
+    code: str
+    label: str
+    explanation: str
+    held: bool  # the store holds data of this type (per the last inventory)
+    count: int | None  # how many (customers, visitors, orders), None before the first refresh
+    count_label: str
+    collection: bool | None  # the store's switch; None: no switch, follows from other data
+    collection_note: str = ""
+
+    @property
+    def checked(self) -> bool:
+        """Green check: held, and (where there is a switch) collection is on."""
+        return self.held and self.collection is not False
+
+    @property
+    def leftover(self) -> bool:
+        """Collection switched off but data from before is still held."""
+        return self.held and self.collection is False
+
+    def display(self) -> dict[str, str]:
+        """What the page prints, decided here once rather than in template conditionals."""
+        if self.checked:
+            state, mark, aria = "on", "✓", "held"
+        elif self.leftover:
+            state, mark, aria = "leftover", "!", "held, collection off"
+        else:
+            state, mark, aria = "off", "–", "not held"
+        if self.collection is None:
+            collection = self.collection_note
+        elif self.collection:
+            note = f": {self.collection_note}" if self.collection_note else ""
+            collection = f"collection on{note}"
+        else:
+            collection = "collection off" + (", older data still held" if self.leftover else "")
+        count = "–" if self.count is None else f"{self.count:,} {self.count_label}"
+        return {
+            "code": self.code,
+            "label": self.label,
+            "state": state,
+            "mark": mark,
+            "aria": aria,
+            "count": count,
+            "collection": collection,
+        }
+
+
+def data_types_for(store: Store) -> list[DataType]:
+    """The data types of a store from its inventory snapshot (no query: prefetched)."""
+    snapshot = getattr(store, "inventory", None)
+    counts = snapshot.counts if snapshot else {}
+    known = snapshot is not None
+
+    def n(key: str) -> int:
+        return int(counts.get(key, 0))
+
+    events = n("page_views") + n("content_views") + n("clicks")
+    crm_fields = ", ".join(store.crm_fields or [])
+    return [
+        DataType(
+            code="browsing",
+            label="Website browsing history",
+            explanation="Visitor ids are tracked and behaviour is attributed to the visitor.",
+            held=n("visitors") > 0 and events > 0,
+            count=n("visitors") if known else None,
+            count_label=f"visitors, {events:,} events",
+            collection=store.track_browsing,
+        ),
+        DataType(
+            code="preferences",
+            label="Purchase preferences",
+            explanation="Customers are identified and recommendations follow their clicks "
+            "or orders.",
+            held=n("customers") > 0 and (n("clicks") > 0 or n("orders") > 0),
+            count=n("customers") if known else None,
+            count_label="customers",
+            collection=None,
+            collection_note="follows from clicks and orders",
+        ),
+        DataType(
+            code="email",
+            label="E-mail addresses",
+            explanation="The store has access to its customers' e-mail addresses.",
+            held=n("customers_with_email") > 0,
+            count=n("customers_with_email") if known else None,
+            count_label="customers with an e-mail address",
+            collection=store.collect_emails,
+        ),
+        DataType(
+            code="orders",
+            label="Order history",
+            explanation="Historic orders, whether or not their customers can be identified.",
+            held=n("orders") > 0,
+            count=n("orders") if known else None,
+            count_label="orders",
+            collection=None,
+            collection_note="always, orders stay anonymous after a forget",
+        ),
+        DataType(
+            code="crm",
+            label="CRM",
+            explanation="Customer details such as age, gender or city.",
+            held=n("customers_with_crm") > 0,
+            count=n("customers_with_crm") if known else None,
+            count_label="customers with CRM fields",
+            collection=bool(store.crm_fields),
+            collection_note=crm_fields,
+        ),
+        DataType(
+            code="baskets",
+            label="Shopping baskets",
+            explanation="The current basket of a visitor or an e-mail address.",
+            held=n("baskets") > 0,
+            count=n("baskets") if known else None,
+            count_label="baskets",
+            collection=store.track_browsing or store.collect_emails,
+        ),
+        DataType(
+            code="newsletter",
+            label="Newsletter subscriptions",
+            explanation="E-mail addresses subscribed to (or withdrawn from) the newsletter.",
+            held=n("subscribers") > 0,
+            count=n("subscribers") if known else None,
+            count_label="subscriptions",
+            collection=store.collect_emails,
+        ),
+    ]
