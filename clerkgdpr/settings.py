@@ -112,13 +112,29 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-# Login throttling: five failures lock the e-mail/IP pair for 15 minutes.
+# Login throttling: five failures lock the e-mail + client address pair for 15 minutes
+# (that user from that address; the same user elsewhere and others there log in).
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_USERNAME_CALLABLE = "stores.auth.axes_username"
+# The address a failure counts against. Behind a reverse proxy (BEHIND_PROXY, on in the
+# production settings) every request comes from the proxy: the client is the right-most
+# X-Forwarded-For entry, the one the proxy appended (entries to its left are whatever the
+# client sent, so a forged header gains nothing). Without a proxy the header is the
+# client's own invention and only REMOTE_ADDR counts. Read by django-ipware through axes.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if BEHIND_PROXY else ("REMOTE_ADDR",)
+)
+# A failed attempt is stored without its query and form data: `next` names the page asked
+# for, a shopper's profile address included (stores/auth.py). The masked names are a
+# second line, should the handler ever be swapped back.
+AXES_HANDLER = "stores.auth.RequestDataFreeAxesHandler"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "next", "q", "email", "customer", "visitor"]
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
