@@ -258,6 +258,8 @@ CELERY_BEAT_SCHEDULE["forget-sweep"] = {
 # JSON errors, 413 and a last-resort error answer on /v2/ and /api/; outermost,
 # so it also covers failures in the other middleware.
 MIDDLEWARE.insert(0, "customers.api.middleware.ApiGuardMiddleware")
+# Cache-Control: no-store, private on everything that may show a person (outermost).
+MIDDLEWARE.insert(0, "clerkgdpr.middleware.PrivateResponsesMiddleware")
 API_MAX_BODY_BYTES = 1024 * 1024
 # Per-key fixed window in Redis: at most this many calls per window (0 = off).
 API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "3000"))
