@@ -43,14 +43,9 @@ class ApiGuardMiddleware:
         return response
 
     def process_exception(self, request, exception):
-        """A view's exception on an API path, before Django turns it into an HTML 500.
-
-        JSON nested deeper than the parser's recursion limit (thousands of brackets) is the
-        caller's bad input, not our failure: 400, as for any other invalid JSON.
-        """
-        if not request.path.startswith(API_PREFIXES):
-            return None
-        if isinstance(exception, RecursionError):
+        """JSON nested deeper than the parser's recursion limit (thousands of brackets) is the
+        caller's bad input, not our failure: 400, as for any other invalid JSON. Caught here,
+        before Django turns the exception into an HTML 500 with a traceback in the log."""
+        if request.path.startswith(API_PREFIXES) and isinstance(exception, RecursionError):
             return error_response(400, "InvalidJSON", "The JSON is nested too deeply.")
-        log.exception("unhandled error on an API call")
-        return error_response(500, "InternalError", "Something went wrong on our side.")
+        return None
