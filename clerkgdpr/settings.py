@@ -266,8 +266,10 @@ MIDDLEWARE.insert(0, "customers.api.middleware.ApiGuardMiddleware")
 # Cache-Control: no-store, private on everything that may show a person (outermost).
 MIDDLEWARE.insert(0, "clerkgdpr.middleware.PrivateResponsesMiddleware")
 API_MAX_BODY_BYTES = 1024 * 1024
-# Per-key fixed window in Redis: at most this many calls per window (0 = off).
-API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "3000"))
+# Per-key fixed window in Redis: at most this many calls per window (0 = off). 200 calls/s,
+# below what one 2-core host served before answers queued (230-330/s with gunicorn, 3 sync
+# workers; the development server answered 503 from about 360/s): `python -m bench.saturation`.
+API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "2000"))
 API_RATE_LIMIT_WINDOW = int(os.environ.get("API_RATE_LIMIT_WINDOW", "10"))
 
 # --- GDPR dashboard ---

@@ -108,3 +108,11 @@ def test_production_settings_serve_the_collected_static_files(django_db_setup, t
         assert "immutable" in headers.get("Cache-Control", "")
     finally:
         stop_process(proc, timeout=10)
+
+
+def test_the_default_per_key_limit_is_below_the_measured_capacity():
+    """bench.saturation: 230-330 calls/s before answers queue on 2 cores (README)."""
+    from django.conf import settings
+
+    per_second = settings.API_RATE_LIMIT_REQUESTS / settings.API_RATE_LIMIT_WINDOW
+    assert 0 < per_second <= 200
