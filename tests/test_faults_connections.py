@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (own_servers is a fixture imported from test_faults)
 """A burst of concurrent tracking calls leaves no pile of idle PostgreSQL connections.
 
 gunicorn's sync workers hold one connection each (bounded by the worker count whatever
