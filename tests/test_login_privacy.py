@@ -98,3 +98,28 @@ def test_the_production_settings_read_the_client_address_behind_the_proxy(monkey
     assert module.AXES_IPWARE_META_PRECEDENCE_ORDER[0] == "HTTP_X_FORWARDED_FOR"
     assert module.AXES_IPWARE_PROXY_ORDER == "right-most"
     assert module.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+
+
+def test_after_a_forget_nothing_of_the_person_is_left_in_public_login_records_included(
+    client, alice, store
+):
+    from unittest import mock
+
+    from customers.privacy.forget import forget_execute
+    from customers.privacy.forget_requests import forget_request_create
+    from tests.factories import CustomerFactory
+
+    connection.set_tenant(store)
+    CustomerFactory(email=VICTIM, customer_ref="C-VICTIM-1")
+    connection.set_schema_to_public()
+    login_url = client.get(f"/s/acme-main/customer/{VICTIM}/")["Location"]
+    client.post(login_url, {"username": alice.email, "password": "wrong"})
+    with mock.patch("customers.privacy.forget_requests.forget_requests_enqueue"):
+        request = forget_request_create(
+            store=store, kind="email", value=VICTIM, via="ui", actor=alice
+        )
+    forget_execute(request=request)
+    connection.set_schema_to_public()
+    assert find_anywhere("public", [VICTIM, "C-VICTIM-1"]) == []
+    connection.set_tenant(store)
+    assert find_anywhere(store.schema_name, [VICTIM, "C-VICTIM-1"]) == []
