@@ -483,7 +483,7 @@ def test_a_backup_older_than_a_migration_is_migrated_before_it_goes_live(
     committed_store, backup_dir
 ):
     schema = committed_store.schema_name
-    latest = ("stores", "0003_store_notice_and_retention_bounds")
+    latest = ("stores", "0004_sweep_axes_request_data")  # the newest migration
     with connection.cursor() as cursor:
         # As if the backup had been taken before this migration existed.
         cursor.execute(
