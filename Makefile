@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-deep install lint format bench bench-quick bench-stores bench-stores-quick clean browser
+.PHONY: run dev test test-deep install lint format bench bench-quick bench-stores bench-stores-quick clean browser
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# As production serves: collectstatic, gunicorn (sync workers), whitenoise for static files.
 run: $(STAMP)
 	$(PY) -m clerkgdpr.launcher
+
+# Development: the autoreloading runserver instead of gunicorn.
+dev: $(STAMP)
+	$(PY) -m clerkgdpr.launcher --dev
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

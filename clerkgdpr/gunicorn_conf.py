@@ -1,15 +1,25 @@
 """gunicorn settings: ``gunicorn -c python:clerkgdpr.gunicorn_conf clerkgdpr.wsgi``.
 
-Access log lines go through the same redaction as Django's request logs:
+Access and error log lines go through the same redaction as Django's logs:
 paths and query strings carry e-mails, visitor ids and private API keys.
+Static files are served by whitenoise inside the app (clerkgdpr/wsgi.py).
 """
+
+import os
 
 from gunicorn.glogging import Logger
 
-from clerkgdpr.log_redaction import redact
+from clerkgdpr.log_redaction import RedactPersonalData, redact
 
 
 class RedactingLogger(Logger):
+    def setup(self, cfg):
+        super().setup(cfg)
+        # Error log lines ("Invalid request from ...: <request line>") name paths too.
+        for log in (self.error_log, self.access_log):
+            if not any(isinstance(f, RedactPersonalData) for f in log.filters):
+                log.addFilter(RedactPersonalData())
+
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         atoms = {k: redact(v) if isinstance(v, str) else v for k, v in atoms.items()}
@@ -23,3 +33,8 @@ class RedactingLogger(Logger):
 logger_class = RedactingLogger
 worker_class = "sync"
 timeout = 60
+# Access log on stdout unless told otherwise (GUNICORN_ACCESS_LOG=/path, or "" for none).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# Sync workers: one request, one database connection each at a time, so the connection
+# count is bounded by the number of workers whatever the load (README "Operations").
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))

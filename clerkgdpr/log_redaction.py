@@ -5,8 +5,15 @@ addresses name the person (``/s/<store>/customer/<e-mail>/``,
 ``/store/visitor/<id>``, ``/search?q=<e-mail>``), v2 API calls carry
 identifiers and the private key in the query string.  Django's request log
 ("Not Found: <path>"), the development server's and gunicorn's access logs
-would write them out.  This filter rewrites each record before any handler
-sees it.
+and error logs, and Celery's (through the root handler) would write them out.
+This filter rewrites each record before any handler sees it.
+
+An identifier may hold anything (slashes, spaces, quotes, ``?``, ``#``, unicode, a
+line break), so the identifier segment is not "up to the next /": everything after
+``/customer/`` or ``/visitor/`` up to the end of the path goes, keeping only the
+view's own tail (``/download/``, ``/forget/``, ``/``). Where the path ends is known
+exactly for Django's request records (the record carries the request); in other
+lines it is the last `` HTTP/`` of a request line, else the end of the line.
 """
 
 from __future__ import annotations
@@ -14,11 +21,14 @@ from __future__ import annotations
 import logging
 import re
 
+MASK = "…"
+_SUBJECT = re.compile(r"/(?:customer|visitor)/")
+_TAIL = re.compile(r"(?:/(?:download|forget))?/?\Z")
+_REQUEST_LINE_END = re.compile(r" HTTP/\d(?:\.\d)?")
+
 _REDACTIONS = [
     # Everything after "?" up to whitespace or a quote: search terms, identifiers, keys.
     (re.compile(r"\?[^\s\"']*"), "?…"),
-    # The identifier segment of profile addresses.
-    (re.compile(r"(/(?:customer|visitor)s?/)[^/\s\"'?#]+"), r"\1…"),
     # Any e-mail address anywhere else.
     (re.compile(r"[^\s/@\"'<>(),;:]+@[^\s/@\"'<>(),;:]+\.[A-Za-z]{2,}"), "[email]"),
     # Authorization: Bearer <key>:<private_key>
@@ -26,7 +36,30 @@ _REDACTIONS = [
 ]
 
 
+def redact_path(path: str) -> str:
+    """A whole path with the identifier segment masked, whatever it contains."""
+    match = _SUBJECT.search(path)
+    if match is None:
+        return path
+    rest = path[match.end() :]
+    tail = _TAIL.search(rest).group(0) if rest else ""
+    if rest == tail:  # nothing but the tail: /customers/ and the like hold no identifier
+        return path
+    return path[: match.end()] + MASK + tail
+
+
+def _redact_line(line: str) -> str:
+    out, start = [], 0
+    while (match := _SUBJECT.search(line, start)) is not None:
+        ends = list(_REQUEST_LINE_END.finditer(line, match.end()))
+        end = ends[0].start() if ends else len(line)
+        out.append(line[start : match.start()] + redact_path(line[match.start() : end]))
+        start = end
+    return "".join(out) + line[start:]
+
+
 def redact(text: str) -> str:
+    text = "\n".join(_redact_line(line) for line in text.split("\n"))
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
     return text
@@ -38,7 +71,13 @@ class RedactPersonalData(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken record is not ours to fix; let it through unchanged
             return True
-        redacted = redact(message)
+        # Django's request log carries the request: its path is known to the character,
+        # line breaks in an identifier included.
+        path = getattr(getattr(record, "request", None), "path", None)
+        redacted = message
+        if isinstance(path, str) and path and path in redacted:
+            redacted = redacted.replace(path, redact_path(path))
+        redacted = redact(redacted)
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True

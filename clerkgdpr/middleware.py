@@ -15,6 +15,7 @@ import uuid
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +86,25 @@ def server_error(request: HttpRequest) -> HttpResponse:
             status=500,
         )
     return HttpResponse(render_to_string("500.html"), status=500)
+
+
+# Pages that never show anything about a person; every other answer may (profiles, lists,
+# search, not-found and forget pages, downloads, API keys, the privacy APIs, the admin).
+PUBLIC_PATHS = ("/trust/", "/healthz", "/static/", "/api/v1/openapi.json", "/api/v1/docs")
+
+
+class PrivateResponsesMiddleware:
+    """``Cache-Control: no-store, private`` on every answer that may show personal data.
+
+    Outermost, so refusals, not-found pages, 503s and the API guard's errors get it too:
+    no shared cache or browser history keeps a profile, a search or a privacy answer.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(PUBLIC_PATHS):
+            patch_cache_control(response, no_store=True, private=True)
+        return response

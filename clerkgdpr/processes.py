@@ -24,8 +24,8 @@ def celery_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "clerkgdpr", *args]
 
 
-def gunicorn_command(*, port: int, workers: int = 2) -> list[str]:
-    """gunicorn with our settings (redacting access log, sync workers) on 127.0.0.1:``port``."""
+def gunicorn_command(*, port: int, workers: int = 2, host: str = "127.0.0.1") -> list[str]:
+    """gunicorn with our settings (redacting access log, sync workers) on ``host:port``."""
     return [
         sys.executable,
         "-m",
@@ -35,7 +35,7 @@ def gunicorn_command(*, port: int, workers: int = 2) -> list[str]:
         "-w",
         str(workers),
         "-b",
-        f"127.0.0.1:{port}",
+        f"{host}:{port}",
         "clerkgdpr.wsgi",
     ]
 

@@ -86,7 +86,11 @@ def database_settings(url: str) -> dict:
         "PASSWORD": parts.password or "",
         "HOST": query.get("host") or parts.hostname or "",
         "PORT": str(query.get("port") or parts.port or ""),
-        "CONN_MAX_AGE": 60,
+        # Persistent per process: gunicorn's sync workers and Celery's prefork children hold
+        # one connection each, so the count is bounded by the process count. A threaded
+        # server (runserver: a thread per request) must not keep them: DB_CONN_MAX_AGE=0
+        # (`make dev` sets it) closes each at the end of its request.
+        "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {"connect_timeout": 5},
     }

@@ -53,6 +53,8 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (CSS, htmx) from the app server itself, DEBUG on or off (whitenoise).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,13 +114,29 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-# Login throttling: five failures lock the e-mail/IP pair for 15 minutes.
+# Login throttling: five failures lock the e-mail + client address pair for 15 minutes
+# (that user from that address; the same user elsewhere and others there log in).
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_USERNAME_CALLABLE = "stores.auth.axes_username"
+# The address a failure counts against. Behind a reverse proxy (BEHIND_PROXY, on in the
+# production settings) every request comes from the proxy: the client is the right-most
+# X-Forwarded-For entry, the one the proxy appended (entries to its left are whatever the
+# client sent, so a forged header gains nothing). Without a proxy the header is the
+# client's own invention and only REMOTE_ADDR counts. Read by django-ipware through axes.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if BEHIND_PROXY else ("REMOTE_ADDR",)
+)
+# A failed attempt is stored without its query and form data: `next` names the page asked
+# for, a shopper's profile address included (stores/auth.py). The masked names are a
+# second line, should the handler ever be swapped back.
+AXES_HANDLER = "stores.auth.RequestDataFreeAxesHandler"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "next", "q", "email", "customer", "visitor"]
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -127,7 +145,10 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
+# Development and tests serve straight from the apps' static folders; production serves
+# what `manage.py collectstatic` gathered in STATIC_ROOT (clerkgdpr/settings_production.py).
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
 
 # Scripts and styles only from our own static files (htmx comes from django-htmx's
 # static file): no inline scripts, no inline styles, no framing, no plugins.
@@ -242,9 +263,13 @@ CELERY_BEAT_SCHEDULE["forget-sweep"] = {
 # JSON errors, 413 and a last-resort error answer on /v2/ and /api/; outermost,
 # so it also covers failures in the other middleware.
 MIDDLEWARE.insert(0, "customers.api.middleware.ApiGuardMiddleware")
+# Cache-Control: no-store, private on everything that may show a person (outermost).
+MIDDLEWARE.insert(0, "clerkgdpr.middleware.PrivateResponsesMiddleware")
 API_MAX_BODY_BYTES = 1024 * 1024
-# Per-key fixed window in Redis: at most this many calls per window (0 = off).
-API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "3000"))
+# Per-key fixed window in Redis: at most this many calls per window (0 = off). 200 calls/s,
+# below what one 2-core host served before answers queued (230-330/s with gunicorn, 3 sync
+# workers; the development server answered 503 from about 360/s): `python -m bench.saturation`.
+API_RATE_LIMIT_REQUESTS = int(os.environ.get("API_RATE_LIMIT_REQUESTS", "2000"))
 API_RATE_LIMIT_WINDOW = int(os.environ.get("API_RATE_LIMIT_WINDOW", "10"))
 
 # --- GDPR dashboard ---

@@ -32,6 +32,17 @@ urlpatterns = [
         profile_views.current_store_visitor,
         name="store_visitor",
     ),
+    # The same addresses with a trailing slash, as bookmarks often have them.
+    path(
+        "store/customer/<identifier:identifier>/",
+        profile_views.current_store_customer,
+        name="store_customer",
+    ),
+    path(
+        "store/visitor/<identifier:visitor_ref>/",
+        profile_views.current_store_visitor,
+        name="store_visitor",
+    ),
 ]
 
 # The store API: /v2/... (compatible) and /api/v1/... (ours).

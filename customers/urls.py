@@ -10,7 +10,7 @@ from customers.retention import views as retention_views
 urlpatterns = [
     path("", views.store_home, name="store_home"),
     path("customers/", profile_views.customer_list, name="customer_list"),
-    # Actions on a subject before the profile: the identifier may contain slashes.
+    # The identifier is one path segment (customers.converters encodes any / in it).
     path(
         "customer/<identifier:identifier>/download/",
         profile_views.customer_download,

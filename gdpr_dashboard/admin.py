@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from gdpr_dashboard import services
@@ -22,7 +21,7 @@ from gdpr_dashboard.models import (
     SubProcessorChange,
     Suppression,
 )
-from stores.models import AuditEvent, SupportGrant, User
+from stores.models import AuditEvent, SupportGrant
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -243,21 +242,14 @@ class RetentionRunAdmin(ReadOnlyAdmin):
 # --- support grants ----------------------------------------------------------------------
 
 
-class SupportGrantAddForm(forms.ModelForm):
-    hours = forms.IntegerField(min_value=1, max_value=services.SUPPORT_GRANT_MAX_HOURS, initial=4)
-
-    class Meta:
-        model = SupportGrant
-        fields = ["store", "staff_user", "reason"]
-        help_texts = {"reason": "The account sees this reason on its GDPR dashboard."}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["staff_user"].queryset = User.objects.filter(is_staff=True, is_active=True)
-
-
 @admin.register(SupportGrant)
-class SupportGrantAdmin(admin.ModelAdmin):
+class SupportGrantAdmin(ReadOnlyAdmin):
+    """Read-only: only the account's owner grants access to its shoppers (on the dashboard).
+
+    Platform staff, superusers included, see every grant and may revoke one (access only
+    ever shrinks here); they can neither add a grant nor change one.
+    """
+
     list_display = [
         "store",
         "staff_user",
@@ -270,49 +262,9 @@ class SupportGrantAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "store__account"]
     list_select_related = ["store", "staff_user", "granted_by"]
     search_fields = ["store__slug", "staff_user__email", "reason"]
+    readonly_fields = list_display
+    fields = list_display
     actions = ["revoke"]
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = SupportGrantAddForm
-        return super().get_form(request, obj, change=change, **kwargs)
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["store", "staff_user", "reason", "hours"]
-        return [
-            "store",
-            "staff_user",
-            "reason",
-            "granted_by",
-            "created_at",
-            "expires_at",
-            "revoked_at",
-        ]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.get_fields(request, obj)
-
-    def save_model(self, request, obj: SupportGrant, form, change: bool) -> None:
-        if change:
-            return  # grants are immutable; revoke instead
-        try:
-            grant = services.support_grant_create(
-                store=obj.store,
-                staff_user=obj.staff_user,
-                reason=obj.reason,
-                hours=form.cleaned_data["hours"],
-                granted_by=request.user,
-            )
-        except ValidationError as e:
-            # The form already validated these; a race (staff flag removed) lands here.
-            raise ValidationError(e.messages) from e
-        obj.pk = grant.pk
-        obj.expires_at = grant.expires_at
-        obj._state.adding = False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # the account's record of who had access stays
 
     @admin.action(description="Revoke the selected grants")
     def revoke(self, request, queryset) -> None:

@@ -81,8 +81,11 @@ def support_grant_create(request: HttpRequest, account_slug: str) -> HttpRespons
 @login_required
 @require_POST
 def support_grant_revoke(request: HttpRequest, account_slug: str, grant_id: int) -> HttpResponse:
-    account, _ = _owner_account(request, account_slug)
-    grant = get_object_or_404(SupportGrant, pk=grant_id, store__account=account)
+    account, membership = _owner_account(request, account_slug)
+    # Only grants on stores this membership may see: an owner limited to some stores
+    # neither sees nor revokes the grants of the others (the same 404 as an unknown grant).
+    visible = [s.pk for s in selectors.dashboard_stores(account, membership)]
+    grant = get_object_or_404(SupportGrant, pk=grant_id, store__account=account, store__in=visible)
     services.support_grant_revoke(grant=grant, actor=request.user)
     messages.success(request, "Support access revoked.")
     return redirect(reverse("account_gdpr", args=[account.slug]) + "#support")

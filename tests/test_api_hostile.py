@@ -35,6 +35,13 @@ V2_CORPUS = [
     ("GET", "/v2/log/click", {"product": 1, "visitor": "v"}, "unknown"),
     ("GET", "/v2/log/click", {"product": 1, "visitor": "v"}, "revoked"),
     ("GET", "/v2/log/click", {"product": 1, "visitor": "v", "key": LONG}, "raw"),
+    # A NUL in the key: PostgreSQL refuses it in text, so it must never reach a query.
+    ("GET", "/v2/log/click", {"product": 1, "visitor": "v", "key": "\x00"}, "raw"),
+    ("GET", "/v2/privacy/info", {"email": "a@b.example", "key": "\x00"}, "raw"),
+    ("POST", "/v2/privacy/forget", {"email": "a@b.example", "key": "k\x00ey"}, "raw"),
+    ("GET", "/v2/privacy/info", {"email": "a@b.example", "key": "ключ"}, "raw"),
+    # A JSON-encoded argument nested deeper than the parser's recursion limit.
+    ("GET", "/v2/log/sale", {"sale": "S", "products": "[" * 5000 + "]" * 5000}, "pub"),
     ("GET", "/v2/privacy/info", {"email": "a@b.example"}, "publiconly"),
     ("GET", "/v2/privacy/info", {"email": "a@b.example"}, "other"),
     ("POST", "/v2/privacy/forget", {"email": "a@b.example"}, "publiconly"),
@@ -135,6 +142,9 @@ RAW_BODIES = [
     b"\xff\xfe\x00",
     b"",
     b"null",
+    # Nested 5,000 deep, no key: the parser's recursion limit is bad input, not a 500.
+    b"[" * 5000 + b"]" * 5000,
+    b'{"a":' * 5000 + b"1" + b"}" * 5000,
 ]
 
 
@@ -213,6 +223,8 @@ def bearer(keyring, mode="priv"):
         "revoked": (f"Bearer {keyring['revoked'].api_key.key}:{keyring['revoked'].private_key}"),
         "garbage": "Bearer " + LONG,
         "control": "Bearer a\x01:b",
+        "nul": "Bearer \x00:x",
+        "nul_private": f"Bearer {main.api_key.key}:\x00",
     }[mode]
 
 
@@ -222,6 +234,9 @@ V1_CORPUS = [
     ("POST", "/api/v1/events", {"events": [EVENT]}, "other"),
     ("POST", "/api/v1/events", {"events": [EVENT]}, "revoked"),
     ("POST", "/api/v1/events", {"events": [EVENT]}, "garbage"),
+    ("POST", "/api/v1/events", {"events": [EVENT]}, "nul"),
+    ("POST", "/api/v1/events", {"events": [EVENT]}, "nul_private"),
+    ("GET", "/api/v1/privacy/requests", {}, "nul"),
     ("POST", "/api/v1/events", {}, "priv"),
     ("POST", "/api/v1/events", {"events": "many"}, "priv"),
     ("POST", "/api/v1/events", {"events": [EVENT, {**EVENT, "time": -1}]}, "priv"),

@@ -147,10 +147,11 @@ def test_it_links_identifiers_with_odd_characters(client, bob, store, in_store):
     connection.set_schema_to_public()
     login(client, bob)
     html = client.get("/s/acme-main/customers/").content.decode()
-    assert 'href="/s/acme-main/customer/C/with%20slash%20%23%3F/"' in html
+    # A / in an identifier travels as %252F: one path segment whatever the server decodes.
+    assert 'href="/s/acme-main/customer/C%252Fwith%20slash%20%23%3F/"' in html
     assert 'href="/s/acme-main/customer/C-with%0Abreak/"' in html
     assert client.get("/s/acme-main/customer/C-with%0Abreak/").status_code == 404
-    profile = client.get("/s/acme-main/customer/C/with%20slash%20%23%3F/")
+    profile = client.get("/s/acme-main/customer/C%252Fwith%20slash%20%23%3F/")
     assert profile.status_code == 200
-    assert 'href="/s/acme-main/visitor/vis/odd%20ref%20%23%3F/"' in profile.content.decode()
-    assert client.get("/s/acme-main/visitor/vis/odd%20ref%20%23%3F/").status_code == 200
+    assert 'href="/s/acme-main/visitor/vis%252Fodd%20ref%20%23%3F/"' in profile.content.decode()
+    assert client.get("/s/acme-main/visitor/vis%252Fodd%20ref%20%23%3F/").status_code == 200

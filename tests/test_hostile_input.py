@@ -157,3 +157,18 @@ def test_a_hostile_next_parameter_never_redirects_off_site(client, alice):
         )
         assert response.status_code == 302
         assert response["Location"] == "/", target
+
+
+def test_an_api_key_label_from_the_corpus_is_refused_or_stored_never_a_500(owner_client, store):
+    from stores.models import ApiKey
+
+    problems: list[str] = []
+    for value in CORPUS:
+        response = owner_client.post(f"/s/{store.slug}/api-keys/", {"label": value})
+        _check(response, value, f"api key label {value[:30]!r}", problems)
+        if response.status_code == 400:
+            assert b"Label:" in response.content
+    assert not problems, "\n".join(problems)
+    labels = list(ApiKey.objects.filter(store=store).values_list("label", flat=True))
+    assert all("\x00" not in label and len(label) <= 100 for label in labels)
+    assert ApiKey.objects.filter(store=store, label="{{7*7}}").exists()

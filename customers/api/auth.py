@@ -30,7 +30,13 @@ def authenticate(key, private_key, *, need_private: bool) -> ApiKey:
     """
     if not key:
         raise ApiError(401, "MissingKey", "The call needs the store's API key (key).")
-    if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH:
+    # Keys are printable ASCII; anything else (a NUL above all, which PostgreSQL refuses in
+    # text) is no key of ours and never reaches the database.
+    if (
+        not isinstance(key, str)
+        or len(key) > MAX_KEY_LENGTH
+        or not (key.isascii() and key.isprintable())
+    ):
         raise ApiError(401, "InvalidKey", "Unknown or revoked API key.")
     api_key = _live_key(key)
     if api_key is None:

@@ -41,3 +41,11 @@ class ApiGuardMiddleware:
                 return error_response(404, "NotFound", "No such API endpoint.")
             return error_response(405, "MethodNotAllowed", "This method is not allowed here.")
         return response
+
+    def process_exception(self, request, exception):
+        """JSON nested deeper than the parser's recursion limit (thousands of brackets) is the
+        caller's bad input, not our failure: 400, as for any other invalid JSON. Caught here,
+        before Django turns the exception into an HTML 500 with a traceback in the log."""
+        if request.path.startswith(API_PREFIXES) and isinstance(exception, RecursionError):
+            return error_response(400, "InvalidJSON", "The JSON is nested too deeply.")
+        return None

@@ -54,3 +54,9 @@ class StoreSettingsForm(forms.ModelForm):
             ),
             "collect_emails": "Collect e-mail addresses",
         }
+
+
+class ApiKeyForm(forms.Form):
+    """A new key's label: the model's length, no NUL (Django's CharField refuses it)."""
+
+    label = forms.CharField(max_length=100, required=False, strip=True)

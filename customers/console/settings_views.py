@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.api.keys import api_key_create, api_key_revoke
-from customers.console.forms import StoreSettingsForm
+from customers.console.forms import ApiKeyForm, StoreSettingsForm
 from customers.console.services import COLLECTION_FIELDS, store_settings_update
 from stores.access import get_store_for_user
 from stores.models import ApiKey
@@ -31,15 +31,24 @@ def store_settings(request: HttpRequest, store_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def api_keys(request: HttpRequest, store_slug: str) -> HttpResponse:
     store = get_store_for_user(request, store_slug, need=Capability.MANAGE_STORE).store
-    issued = None
+    issued, status = None, 200
     if request.method == "POST":
-        issued = api_key_create(
-            store=store, label=request.POST.get("label", ""), actor=request.user
-        )
+        form = ApiKeyForm(request.POST)
+        if form.is_valid():
+            issued = api_key_create(
+                store=store, label=form.cleaned_data["label"], actor=request.user
+            )
+        else:
+            status = 400
+            for error in form.errors.get("label", []):
+                messages.error(request, f"Label: {error}")
     keys = ApiKey.objects.filter(store=store).select_related("created_by").order_by("-created_at")
     # The private key is in this one response only; never cache it.
     response = render(
-        request, "customers/api_keys.html", {"store": store, "keys": keys, "issued": issued}
+        request,
+        "customers/api_keys.html",
+        {"store": store, "keys": keys, "issued": issued},
+        status=status,
     )
     response["Cache-Control"] = "no-store"
     return response

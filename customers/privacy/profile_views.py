@@ -202,7 +202,7 @@ def _reverse_or_none(url_name: str, store_slug: str, value: str) -> str | None:
 
 def _in_last_store(request: HttpRequest, url_name: str, identifier: str) -> HttpResponse:
     store = last_store_for(request)
-    identifier = identifier.strip().rstrip("/")
+    identifier = identifier.strip()
     if store is None or not identifier:
         raise Http404("No store to open this in.")
     return redirect(reverse(url_name, args=[store.slug, identifier]))
