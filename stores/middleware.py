@@ -1,4 +1,5 @@
 from django.db import connection
+from django.utils import translation
 
 
 class PublicSchemaMiddleware:
@@ -18,3 +19,22 @@ class PublicSchemaMiddleware:
             return self.get_response(request)
         finally:
             connection.set_schema_to_public()
+
+
+class UserLanguageMiddleware:
+    """A signed-in user reads the console in the language saved on their account.
+
+    After ``LocaleMiddleware`` (cookie, then Accept-Language) and authentication: the
+    saved choice wins, so it follows the user to every browser right from the login.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user and user.is_authenticated else ""
+        if language and language != getattr(request, "LANGUAGE_CODE", None):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)
