@@ -1,0 +1,42 @@
+"""Trigram indexes for the console search's substring matches, in every store schema.
+
+``public.clerk_search_fold`` (lower case, accents and ue/ae/oe/aa folded) comes from
+``stores.0005_search_functions``; the operator class from ``pg_trgm`` in ``public``.
+A server without ``pg_trgm`` gets no index here and searches by scanning.
+"""
+
+from django.db import migrations
+
+INDEXES = {
+    "customer_email_trgm_idx": "email",
+    "customer_name_trgm_idx": "name",
+}
+
+
+def _has_trigrams(cursor) -> bool:
+    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+    return cursor.fetchone() is not None
+
+
+def create(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        if not _has_trigrams(cursor):
+            return
+        for name, column in INDEXES.items():
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON customers_customer USING gin "
+                f"(public.clerk_search_fold({column}) public.gin_trgm_ops)"
+            )
+
+
+def drop(apps, schema_editor):
+    for name in INDEXES:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("customers", "0003_lean_indexes"),
+        ("stores", "0005_search_functions"),
+    ]
+    operations = [migrations.RunPython(create, drop)]
