@@ -4,7 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format bench bench-quick clean browser
+.PHONY: run test install lint format bench bench-quick clean browser messages
+
+# Translations: the .po files are committed; their .mo files are compiled here with polib
+# (a Python package), so no machine needs GNU gettext.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,12 +17,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(STAMP)
+	$(PY) -m clerkgdpr.compile_messages
 
-run: $(STAMP)
+install: $(STAMP) $(MO_FILES)
+
+run: install
 	$(PY) -m clerkgdpr.launcher
 
-test: $(STAMP)
+test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -30,13 +38,20 @@ format: $(STAMP)
 
 # Benchmarks (README "Benchmarks"): a store of 1,000,000 events / 100,000 customers, or a small one.
 # The harness is bench/ at the top, not part of the installed packages.
-bench: $(STAMP)
+bench: install
 	$(PY) manage.py migrate_schemas --shared -v 0
 	$(PY) -m bench $(BENCH_ARGS)
 
-bench-quick: $(STAMP)
+bench-quick: install
 	$(PY) manage.py migrate_schemas --shared -v 0
 	$(PY) -m bench --quick $(BENCH_ARGS)
+
+# Re-extract the strings after changing texts (needs GNU gettext, a developer's tool only),
+# then translate the new entries in locale/*/LC_MESSAGES/django.po.
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l de -l da --no-location \
+		--ignore='.venv/*' --ignore='bench/*' --ignore='tests/*' --ignore='var/*'
+	$(PY) -m clerkgdpr.compile_messages
 
 # Debian's Chromium for the Playwright tests (no browser download).
 browser:

@@ -137,6 +137,7 @@ USE_I18N = True
 USE_TZ = True
 # Numbers as the language writes them: 1,234 in English, 1.234 in German and Danish.
 USE_THOUSAND_SEPARATOR = True
+FORMAT_MODULE_PATH = ["clerkgdpr.formats"]
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -15,7 +15,9 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from gdpr_dashboard.data_types import DataType, data_types_for  # noqa: F401 (re-exported)
 from gdpr_dashboard.models import (
     Backup,
     PrivacyRequest,
@@ -24,6 +26,7 @@ from gdpr_dashboard.models import (
     SubProcessor,
     SubProcessorChange,
 )
+from gdpr_dashboard.subject_labels import label_subjects
 from stores.models import Account, AuditEvent, Membership, Store, SupportGrant
 
 REQUEST_LOG_DAYS = 90
@@ -74,120 +77,6 @@ def in_eea(country: str) -> bool:
 
 
 # --- data types per store -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DataType:
-    """One of the article's five data types, as the dashboard shows it for one store."""
-
-    code: str
-    label: str
-    explanation: str
-    held: bool  # the store holds data of this type (per the last inventory)
-    count: int | None  # how many (customers, visitors, orders), None before the first refresh
-    count_label: str
-    collection: bool | None  # the store's switch; None: no switch, follows from other data
-    collection_note: str = ""
-
-    @property
-    def checked(self) -> bool:
-        """Green check: held, and (where there is a switch) collection is on."""
-        return self.held and self.collection is not False
-
-    @property
-    def leftover(self) -> bool:
-        """Collection switched off but data from before is still held."""
-        return self.held and self.collection is False
-
-    def display(self) -> dict[str, str]:
-        """What the page prints, decided here once rather than in template conditionals."""
-        if self.checked:
-            state, mark, aria = "on", "✓", "held"
-        elif self.leftover:
-            state, mark, aria = "leftover", "!", "held, collection off"
-        else:
-            state, mark, aria = "off", "–", "not held"
-        if self.collection is None:
-            collection = self.collection_note
-        elif self.collection:
-            note = f": {self.collection_note}" if self.collection_note else ""
-            collection = f"collection on{note}"
-        else:
-            collection = "collection off" + (", older data still held" if self.leftover else "")
-        count = "–" if self.count is None else f"{self.count:,} {self.count_label}"
-        return {
-            "code": self.code,
-            "label": self.label,
-            "state": state,
-            "mark": mark,
-            "aria": aria,
-            "count": count,
-            "collection": collection,
-        }
-
-
-def data_types_for(store: Store) -> list[DataType]:
-    """The five data types of a store from its inventory snapshot (no query: prefetched)."""
-    snapshot = getattr(store, "inventory", None)
-    counts = snapshot.counts if snapshot else {}
-    known = snapshot is not None
-
-    def n(key: str) -> int:
-        return int(counts.get(key, 0))
-
-    events = n("page_views") + n("content_views") + n("clicks")
-    crm_fields = ", ".join(store.crm_fields or [])
-    return [
-        DataType(
-            code="browsing",
-            label="Website browsing history",
-            explanation="Visitor ids are tracked and behaviour is attributed to the visitor.",
-            held=n("visitors") > 0 and events > 0,
-            count=n("visitors") if known else None,
-            count_label=f"visitors, {events:,} events",
-            collection=store.track_browsing,
-        ),
-        DataType(
-            code="preferences",
-            label="Purchase preferences",
-            explanation="Customers are identified and recommendations follow their clicks "
-            "or orders.",
-            held=n("customers") > 0 and (n("clicks") > 0 or n("orders") > 0),
-            count=n("customers") if known else None,
-            count_label="customers",
-            collection=None,
-            collection_note="follows from clicks and orders",
-        ),
-        DataType(
-            code="email",
-            label="E-mail addresses",
-            explanation="The store has access to its customers' e-mail addresses.",
-            held=n("customers_with_email") > 0,
-            count=n("customers_with_email") if known else None,
-            count_label="customers with an e-mail address",
-            collection=store.collect_emails,
-        ),
-        DataType(
-            code="orders",
-            label="Order history",
-            explanation="Historic orders, whether or not their customers can be identified.",
-            held=n("orders") > 0,
-            count=n("orders") if known else None,
-            count_label="orders",
-            collection=None,
-            collection_note="always, orders stay anonymous after a forget",
-        ),
-        DataType(
-            code="crm",
-            label="CRM",
-            explanation="Customer details such as age, gender or city.",
-            held=n("customers_with_crm") > 0,
-            count=n("customers_with_crm") if known else None,
-            count_label="customers with CRM fields",
-            collection=bool(store.crm_fields),
-            collection_note=crm_fields,
-        ),
-    ]
 
 
 # --- sub-processors -------------------------------------------------------------------
@@ -243,11 +132,19 @@ REASON_STORES_SHOWN = 5
 def _reason(product_name: str, store_names: list[str]) -> str:
     """'used by Search in store X', or a short list when many stores use the product."""
     if len(store_names) == 1:
-        return f"used by {product_name} in store {store_names[0]}"
-    shown = ", ".join(store_names[:REASON_STORES_SHOWN])
-    more = len(store_names) - REASON_STORES_SHOWN
-    tail = f" and {more} more" if more > 0 else ""
-    return f"used by {product_name} in {len(store_names)} stores: {shown}{tail}"
+        return _("used by %(product)s in store %(store)s") % {
+            "product": product_name,
+            "store": store_names[0],
+        }
+    values = {
+        "product": product_name,
+        "n": len(store_names),
+        "shown": ", ".join(store_names[:REASON_STORES_SHOWN]),
+        "more": len(store_names) - REASON_STORES_SHOWN,
+    }
+    if values["more"] > 0:
+        return _("used by %(product)s in %(n)s stores: %(shown)s and %(more)s more") % values
+    return _("used by %(product)s in %(n)s stores: %(shown)s") % values
 
 
 @dataclass(frozen=True)
@@ -367,6 +264,7 @@ def access_log_for(account: Account, store_ids: list[int]) -> list[AuditEvent]:
             "detail",
             "actor__email",
             "store__name",
+            "store__schema_name",
             "api_key__label",
         )
         .order_by("-created_at", "-id")[:ACCESS_LOG_LIMIT]
@@ -404,6 +302,8 @@ def dashboard_for(*, account: Account, membership: Membership) -> Dashboard:
         )
         for c in SubProcessorChange.objects.select_related("subprocessor")[:CHANGE_LOG_LIMIT]
     ]
+    access_log = access_log_for(account, store_ids)
+    label_subjects(access_log, reads_personal_data=membership.reads_personal_data)
     return Dashboard(
         account=account,
         membership=membership,
@@ -422,7 +322,7 @@ def dashboard_for(*, account: Account, membership: Membership) -> Dashboard:
         all_in_eea=all(in_eea(sp.country) for sp in subprocessors),
         changes=changes,
         requests=privacy_requests_for(store_ids, now=now),
-        access_log=access_log_for(account, store_ids),
+        access_log=access_log,
         support_grants=support_grants_for(store_ids, now=now),
         now=now,
     )

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
 from stores.roles import Capability, Role, role_can
@@ -202,7 +203,7 @@ class StoreNotice(models.Model):
     """A notice shown on the store's pages, e.g. that the store was restored from a backup."""
 
     class Kind(models.TextChoices):
-        RESTORE = "restore", "Restored from backup"
+        RESTORE = "restore", _("Restored from backup")
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Func, QuerySet, TextField, Value
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
 
 from customers.models import Customer, Visitor
 from stores.models import Store
@@ -46,9 +47,11 @@ class QueryRejected(ValueError):
 def clean_query(raw: str) -> str:
     query = " ".join((raw or "").split())
     if len(query) > MAX_QUERY_LENGTH:
-        raise QueryRejected(f"Searches are limited to {MAX_QUERY_LENGTH} characters.")
+        raise QueryRejected(
+            _("Searches are limited to %(n)s characters.") % {"n": MAX_QUERY_LENGTH}
+        )
     if any(ord(c) < 32 or ord(c) == 127 for c in query):
-        raise QueryRejected("The search contains control characters.")
+        raise QueryRejected(_("The search contains control characters."))
     return query
 
 
