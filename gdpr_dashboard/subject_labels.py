@@ -9,11 +9,14 @@ has no row any more and shows as such.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from stores.models import AuditEvent
+
+log = logging.getLogger(__name__)
 
 # The store tables (customers app) the ids are read from, by the audit row's subject kind.
 SUBJECT_TABLES = {
@@ -27,8 +30,9 @@ def label_subjects(events: list[AuditEvent], *, reads_personal_data: bool) -> No
     wanted: dict[tuple[str, str, int], set[int]] = defaultdict(set)
     for event in events:
         event.subject_label = "" if not event.subject_kind else None
-        if reads_personal_data and event.subject_row_id and event.subject_kind in SUBJECT_TABLES:
-            store = event.store
+        store = event.store
+        readable = event.subject_row_id and event.subject_kind in SUBJECT_TABLES
+        if reads_personal_data and readable and store is not None:
             wanted[(store.schema_name, event.subject_kind, store.pk)].add(event.subject_row_id)
     if not wanted:
         return
@@ -40,9 +44,15 @@ def label_subjects(events: list[AuditEvent], *, reads_personal_data: bool) -> No
             f"FROM {connection.ops.quote_name(schema)}.{table} WHERE id = ANY(%s)"
         )
         params += [store_id, kind, sorted(ids)]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(branches), params)
-        found = {(store_id, kind, pk): label for store_id, kind, pk, label in cursor.fetchall()}
+    try:
+        # A savepoint: a store schema dropped meanwhile must not break the dashboard.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(branches), params)
+            rows = cursor.fetchall()
+    except DatabaseError:
+        log.warning("access log: a store schema could not be read; ids not shown")
+        return
+    found = {(store_id, kind, pk): label for store_id, kind, pk, label in rows}
     for event in events:
         if event.subject_label is None and event.subject_row_id and event.store_id:
             event.subject_label = found.get(

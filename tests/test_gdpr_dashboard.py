@@ -138,7 +138,7 @@ def test_it_shows_when_the_inventory_was_last_counted(client, alice, store):
     InventorySnapshot.objects.create(
         store=store, counts={}, refreshed_at=timezone.now().replace(year=2026, month=3, day=4)
     )
-    assert "counted 4 Mar 2026" in dashboard(client, alice).content.decode()
+    assert "counted 4 March 2026" in dashboard(client, alice).content.decode()
 
 
 def subprocessor_row(html: str, name: str) -> str:
@@ -224,7 +224,7 @@ def test_it_shows_retention_bounds_and_none_yet_for_missing_runs_and_backups(
     section = html.split('id="retention"', 1)[1].split("</section>", 1)[0]
     assert "30–365 days" in section
     assert "visitors 7" in section and "visitors 1" not in section
-    assert "28 Dec 2026" in section
+    assert "28 December 2026" in section
     assert "none yet" in section  # the outlet has neither
 
 
