@@ -1,6 +1,8 @@
 from django.db import connection
 from django.utils import translation
 
+from clerkgdpr.middleware import is_api_path
+
 
 class PublicSchemaMiddleware:
     """Every request starts (and ends) on the public schema.
@@ -32,6 +34,8 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if is_api_path(request.path):  # keys, not users: no session to read on the hot path
+            return self.get_response(request)
         user = getattr(request, "user", None)
         language = getattr(user, "language", "") if user and user.is_authenticated else ""
         if language and language != getattr(request, "LANGUAGE_CODE", None):

@@ -14,7 +14,10 @@ INDEXES = {
 
 
 def _has_trigrams(cursor) -> bool:
-    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+    cursor.execute(
+        "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm' "
+        "AND to_regprocedure('public.clerk_search_fold(text)') IS NOT NULL"
+    )
     return cursor.fetchone() is not None
 
 
@@ -35,8 +38,8 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("customers", "0003_lean_indexes"),
-        ("stores", "0005_search_functions"),
-    ]
+    # No dependency on stores 0005: the shared (public) migrations always run before any
+    # store schema's, and a restore may migrate a scratch schema whose recorded history
+    # predates stores 0005; without the function or pg_trgm no index is made.
+    dependencies = [("customers", "0003_lean_indexes")]
     operations = [migrations.RunPython(create, drop)]
