@@ -4,7 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run dev test test-deep install lint format bench bench-quick bench-stores bench-stores-quick clean browser
+.PHONY: run dev test test-deep install lint format bench bench-quick bench-stores bench-stores-quick clean browser messages
+
+# Translations: the .po files are committed; their .mo files are compiled here with polib
+# (a Python package), so no machine needs GNU gettext.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,21 +17,24 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(STAMP)
+	$(PY) -m clerkgdpr.compile_messages
+
+install: $(STAMP) $(MO_FILES)
 
 # As production serves: collectstatic, gunicorn (sync workers), whitenoise for static files.
-run: $(STAMP)
+run: install
 	$(PY) -m clerkgdpr.launcher
 
 # Development: the autoreloading runserver instead of gunicorn.
-dev: $(STAMP)
+dev: install
 	$(PY) -m clerkgdpr.launcher --dev
 
-test: $(STAMP)
+test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The generated-world proofs with many more examples (minutes), a new seed each run.
-test-deep: $(STAMP)
+test-deep: install
 	HYPOTHESIS_PROFILE=deep $(PY) -m pytest tests/test_generated_worlds.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -39,11 +47,11 @@ format: $(STAMP)
 
 # Benchmarks (README "Benchmarks"): a store of 1,000,000 events / 100,000 customers, or a small one.
 # The harness is bench/ at the top, not part of the installed packages.
-bench: $(STAMP)
+bench: install
 	$(PY) manage.py migrate_schemas --shared -v 0
 	$(PY) -m bench $(BENCH_ARGS)
 
-bench-quick: $(STAMP)
+bench-quick: install
 	$(PY) manage.py migrate_schemas --shared -v 0
 	$(PY) -m bench --quick $(BENCH_ARGS)
 
@@ -56,6 +64,13 @@ bench-stores: $(STAMP)
 bench-stores-quick: $(STAMP)
 	$(PY) manage.py migrate_schemas --shared -v 0
 	$(PY) -m bench.stores --quick $(BENCH_ARGS)
+
+# Re-extract the strings after changing texts (needs GNU gettext, a developer's tool only),
+# then translate the new entries in locale/*/LC_MESSAGES/django.po.
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l de -l da --no-location \
+		--ignore='.venv/*' --ignore='bench/*' --ignore='tests/*' --ignore='var/*'
+	$(PY) -m clerkgdpr.compile_messages
 
 # Debian's Chromium for the Playwright tests (no browser download).
 browser:

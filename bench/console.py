@@ -206,7 +206,8 @@ def _search(store, user, *, rows: int, searches: int) -> dict:
                 _md5(f"v{i}")[:6],  # visitor id prefix
                 "name" + _md5(str(i))[:3],  # name prefix
                 f"nobody{n}@nowhere.example",  # miss
-            ][n % 7]
+                f"er{i}@example",  # inside an e-mail (trigram index)
+            ][n % 8]
         )
     connection.set_tenant(store)
     selector = []

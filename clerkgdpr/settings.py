@@ -56,6 +56,7 @@ MIDDLEWARE = [
     # Static files (CSS, htmx) from the app server itself, DEBUG on or off (whitenoise).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -65,12 +66,17 @@ MIDDLEWARE = [
     # Resets the connection to the public schema for every request; store
     # pages switch to the store's schema only after the membership check.
     "stores.middleware.PublicSchemaMiddleware",
+    # The language saved on the signed-in user wins over cookie and Accept-Language.
+    "stores.middleware.UserLanguageMiddleware",
     "axes.middleware.AxesMiddleware",
     # Content-Security-Policy on every response (dev and tests too, so a page
     # that needs an inline script fails in the browser tests, not in production).
     "csp.middleware.CSPMiddleware",
     # A database that is down or restarting answers 503 + Retry-After, not 500.
     "clerkgdpr.middleware.DatabaseUnavailableMiddleware",
+    # The product's 404 page even with DEBUG on (clerkgdpr/error_pages.py); innermost, so
+    # sessions, the user, the language and the CSP header are all there for it.
+    "clerkgdpr.error_pages.ProductErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "clerkgdpr.urls"
@@ -84,6 +90,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "stores.context_processors.console",
@@ -138,10 +145,17 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 AXES_HANDLER = "stores.auth.RequestDataFreeAxesHandler"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "next", "q", "email", "customer", "visitor"]
 
+# English, German and Danish: the user's saved choice (stores.middleware.UserLanguageMiddleware),
+# else the language cookie set by the header's switcher, else Accept-Language.
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("da", "Dansk")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
+# Numbers as the language writes them: 1,234 in English, 1.234 in German and Danish.
+USE_THOUSAND_SEPARATOR = True
+FORMAT_MODULE_PATH = ["clerkgdpr.formats"]
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -10,12 +10,16 @@ from stores import views as store_views
 
 # A database error outside a view becomes 503 + Retry-After too (clerkgdpr.middleware).
 handler500 = "clerkgdpr.middleware.server_error"
+# The product pages, also with DEBUG on (see clerkgdpr/error_pages.py).
+handler404 = "clerkgdpr.error_pages.page_not_found"
+handler403 = "clerkgdpr.error_pages.permission_denied"
 
 urlpatterns = [
     path("", store_views.home, name="home"),
     path("healthz", store_views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", store_views.language_set, name="set_language"),
     path("s/<slug:store_slug>/", include("customers.urls")),
     # GDPR dashboard (/a/<account>/gdpr/...) and the public trust page (/trust/).
     path("", include("gdpr_dashboard.urls")),

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from stores.models import Store
+
+
+def _n(value: int) -> str:
+    return number_format(value, force_grouping=True)
 
 
 @dataclass(frozen=True)
@@ -33,19 +41,24 @@ class DataType:
     def display(self) -> dict[str, str]:
         """What the page prints, decided here once rather than in template conditionals."""
         if self.checked:
-            state, mark, aria = "on", "✓", "held"
+            state, mark, aria = "on", "✓", _("held")
         elif self.leftover:
-            state, mark, aria = "leftover", "!", "held, collection off"
+            state, mark, aria = "leftover", "!", _("held, collection off")
         else:
-            state, mark, aria = "off", "–", "not held"
+            state, mark, aria = "off", "–", _("not held")
         if self.collection is None:
             collection = self.collection_note
         elif self.collection:
-            note = f": {self.collection_note}" if self.collection_note else ""
-            collection = f"collection on{note}"
+            collection = (
+                _("collection on: %(note)s") % {"note": self.collection_note}
+                if self.collection_note
+                else _("collection on")
+            )
+        elif self.leftover:
+            collection = _("collection off, older data still held")
         else:
-            collection = "collection off" + (", older data still held" if self.leftover else "")
-        count = "–" if self.count is None else f"{self.count:,} {self.count_label}"
+            collection = _("collection off")
+        count = "–" if self.count is None else self.count_label
         return {
             "code": self.code,
             "label": self.label,
@@ -68,72 +81,90 @@ def data_types_for(store: Store) -> list[DataType]:
 
     events = n("page_views") + n("content_views") + n("clicks")
     crm_fields = ", ".join(store.crm_fields or [])
+
+    def counted(key: str, singular: str, plural: str) -> str:
+        return ngettext(singular, plural, n(key)) % {"n": _n(n(key))}
+
     return [
         DataType(
             code="browsing",
-            label="Website browsing history",
-            explanation="Visitor ids are tracked and behaviour is attributed to the visitor.",
+            label=_("Website browsing history"),
+            explanation=_("Visitor ids are tracked and behaviour is attributed to the visitor."),
             held=n("visitors") > 0 and events > 0,
             count=n("visitors") if known else None,
-            count_label=f"visitors, {events:,} events",
+            count_label=ngettext(
+                "%(visitors)s visitors, %(events)s event",
+                "%(visitors)s visitors, %(events)s events",
+                events,
+            )
+            % {"visitors": _n(n("visitors")), "events": _n(events)},
             collection=store.track_browsing,
         ),
         DataType(
             code="preferences",
-            label="Purchase preferences",
-            explanation="Customers are identified and recommendations follow their clicks "
-            "or orders.",
+            label=_("Purchase preferences"),
+            explanation=_(
+                "Customers are identified and recommendations follow their clicks or orders."
+            ),
             held=n("customers") > 0 and (n("clicks") > 0 or n("orders") > 0),
             count=n("customers") if known else None,
-            count_label="customers",
+            count_label=counted("customers", "%(n)s customer", "%(n)s customers"),
             collection=None,
-            collection_note="follows from clicks and orders",
+            collection_note=_("follows from clicks and orders"),
         ),
         DataType(
             code="email",
-            label="E-mail addresses",
-            explanation="The store has access to its customers' e-mail addresses.",
+            label=_("E-mail addresses"),
+            explanation=_("The store has access to its customers' e-mail addresses."),
             held=n("customers_with_email") > 0,
             count=n("customers_with_email") if known else None,
-            count_label="customers with an e-mail address",
+            count_label=counted(
+                "customers_with_email",
+                "%(n)s customer with an e-mail address",
+                "%(n)s customers with an e-mail address",
+            ),
             collection=store.collect_emails,
         ),
         DataType(
             code="orders",
-            label="Order history",
-            explanation="Historic orders, whether or not their customers can be identified.",
+            label=_("Order history"),
+            explanation=_("Historic orders, whether or not their customers can be identified."),
             held=n("orders") > 0,
             count=n("orders") if known else None,
-            count_label="orders",
+            count_label=counted("orders", "%(n)s order", "%(n)s orders"),
             collection=None,
-            collection_note="always, orders stay anonymous after a forget",
+            collection_note=_("always, orders stay anonymous after a forget"),
         ),
         DataType(
             code="crm",
-            label="CRM",
-            explanation="Customer details such as age, gender or city.",
+            label=_("CRM"),
+            explanation=_("Customer details such as age, gender or city."),
             held=n("customers_with_crm") > 0,
             count=n("customers_with_crm") if known else None,
-            count_label="customers with CRM fields",
+            count_label=counted(
+                "customers_with_crm",
+                "%(n)s customer with CRM fields",
+                "%(n)s customers with CRM fields",
+            ),
             collection=bool(store.crm_fields),
             collection_note=crm_fields,
         ),
         DataType(
             code="baskets",
-            label="Shopping baskets",
-            explanation="The current basket of a visitor or an e-mail address.",
+            label=_("Shopping baskets"),
+            explanation=_("The current basket of a visitor or an e-mail address."),
             held=n("baskets") > 0,
             count=n("baskets") if known else None,
-            count_label="baskets",
+            count_label=counted("baskets", "%(n)s basket", "%(n)s baskets"),
             collection=store.track_browsing or store.collect_emails,
         ),
         DataType(
             code="newsletter",
-            label="Newsletter subscriptions",
-            explanation="E-mail addresses subscribed to (or withdrawn from) the newsletter.",
+            label=_("Newsletter subscriptions"),
+            explanation=_("E-mail addresses subscribed to (or withdrawn from) the newsletter."),
             held=n("subscribers") > 0,
             count=n("subscribers") if known else None,
-            count_label="subscriptions",
+            count_label=counted("subscribers", "%(n)s subscription", "%(n)s subscriptions"),
             collection=store.collect_emails,
         ),
     ]

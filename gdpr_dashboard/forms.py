@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from gdpr_dashboard.services import SUPPORT_GRANT_MAX_HOURS
 from stores.models import Store, User
@@ -9,14 +10,14 @@ from stores.models import Store, User
 class SupportGrantForm(forms.Form):
     """An account owner lets a named platform staff member into one store for a while."""
 
-    store = forms.TypedChoiceField(coerce=int)
+    store = forms.TypedChoiceField(coerce=int, label=_("Store"))
     staff_email = forms.EmailField(
-        label="Platform staff member's e-mail",
-        help_text="The support agent named in your support case.",
+        label=_("Platform staff member's e-mail"),
+        help_text=_("The support agent named in your support case."),
     )
-    reason = forms.CharField(max_length=500, widget=forms.TextInput)
+    reason = forms.CharField(max_length=500, widget=forms.TextInput, label=_("Reason"))
     hours = forms.IntegerField(
-        min_value=1, max_value=SUPPORT_GRANT_MAX_HOURS, initial=4, label="For how many hours"
+        min_value=1, max_value=SUPPORT_GRANT_MAX_HOURS, initial=4, label=_("For how many hours")
     )
 
     def __init__(self, *args, stores: list[Store], **kwargs):
@@ -32,5 +33,5 @@ class SupportGrantForm(forms.Form):
         email = self.cleaned_data["staff_email"].strip().lower()
         user = User.objects.filter(email=email, is_staff=True, is_active=True).first()
         if user is None:
-            raise forms.ValidationError("No platform staff member has this e-mail address.")
+            raise forms.ValidationError(_("No platform staff member has this e-mail address."))
         return user

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from stores.models import ApiKey, PlatformProduct, Store
 
@@ -41,23 +42,23 @@ class SubProcessorChange(models.Model):
 
 
 class RequestKind(models.TextChoices):
-    FORGET = "forget", "Forget"
-    INFO = "info", "Info"
+    FORGET = "forget", _("Forget")
+    INFO = "info", _("Info")
 
 
 class RequestStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    RECEIVED = "received", _("Received")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class RequestVia(models.TextChoices):
-    UI = "ui", "Console"
-    API = "api", "API"
-    CLI = "cli", "Command line"
-    REPLAY = "replay", "Replayed after restore"
+    UI = "ui", _("Console")
+    API = "api", _("API")
+    CLI = "cli", _("Command line")
+    REPLAY = "replay", _("Replayed after restore")
 
 
 class PrivacyRequest(models.Model):

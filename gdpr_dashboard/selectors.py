@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gdpr_dashboard.data_types import data_types_for
 from gdpr_dashboard.models import (
@@ -25,6 +26,7 @@ from gdpr_dashboard.models import (
     SubProcessor,
     SubProcessorChange,
 )
+from gdpr_dashboard.subject_labels import label_subjects
 from stores.models import Account, AuditEvent, Membership, Store, SupportGrant
 
 REQUEST_LOG_DAYS = 90
@@ -127,11 +129,19 @@ REASON_STORES_SHOWN = 5
 def _reason(product_name: str, store_names: list[str]) -> str:
     """'used by Search in store X', or a short list when many stores use the product."""
     if len(store_names) == 1:
-        return f"used by {product_name} in store {store_names[0]}"
-    shown = ", ".join(store_names[:REASON_STORES_SHOWN])
-    more = len(store_names) - REASON_STORES_SHOWN
-    tail = f" and {more} more" if more > 0 else ""
-    return f"used by {product_name} in {len(store_names)} stores: {shown}{tail}"
+        return _("used by %(product)s in store %(store)s") % {
+            "product": product_name,
+            "store": store_names[0],
+        }
+    values = {
+        "product": product_name,
+        "n": len(store_names),
+        "shown": ", ".join(store_names[:REASON_STORES_SHOWN]),
+        "more": len(store_names) - REASON_STORES_SHOWN,
+    }
+    if values["more"] > 0:
+        return _("used by %(product)s in %(n)s stores: %(shown)s and %(more)s more") % values
+    return _("used by %(product)s in %(n)s stores: %(shown)s") % values
 
 
 @dataclass(frozen=True)
@@ -251,6 +261,7 @@ def access_log_for(account: Account, store_ids: list[int]) -> list[AuditEvent]:
             "detail",
             "actor__email",
             "store__name",
+            "store__schema_name",
             "api_key__label",
         )
         .order_by("-created_at", "-id")[:ACCESS_LOG_LIMIT]
@@ -288,6 +299,8 @@ def dashboard_for(*, account: Account, membership: Membership) -> Dashboard:
         )
         for c in SubProcessorChange.objects.select_related("subprocessor")[:CHANGE_LOG_LIMIT]
     ]
+    access_log = access_log_for(account, store_ids)
+    label_subjects(access_log, reads_personal_data=membership.reads_personal_data)
     return Dashboard(
         account=account,
         membership=membership,
@@ -306,7 +319,7 @@ def dashboard_for(*, account: Account, membership: Membership) -> Dashboard:
         all_in_eea=all(in_eea(sp.country) for sp in subprocessors),
         changes=changes,
         requests=privacy_requests_for(store_ids, now=now),
-        access_log=access_log_for(account, store_ids),
+        access_log=access_log,
         support_grants=support_grants_for(store_ids, now=now),
         now=now,
     )

@@ -14,7 +14,8 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
 
 from gdpr_dashboard.models import SubProcessor, SubProcessorChange
 from stores.audit import audit_record
@@ -33,11 +34,13 @@ def support_grant_create(
     """
     reason = reason.strip()
     if not staff_user.is_staff or not staff_user.is_active:
-        raise ValidationError("Support access can only be granted to platform staff.")
+        raise ValidationError(_("Support access can only be granted to platform staff."))
     if not reason:
-        raise ValidationError("A support grant needs a reason.")
+        raise ValidationError(_("A support grant needs a reason."))
     if not 1 <= hours <= SUPPORT_GRANT_MAX_HOURS:
-        raise ValidationError(f"A support grant lasts 1 to {SUPPORT_GRANT_MAX_HOURS} hours.")
+        raise ValidationError(
+            _("A support grant lasts 1 to %(hours)s hours.") % {"hours": SUPPORT_GRANT_MAX_HOURS}
+        )
     with transaction.atomic():
         grant = SupportGrant.objects.create(
             store=store,
@@ -114,30 +117,46 @@ def subprocessor_change_announce(
 
 
 def _notify_owners(change: SubProcessorChange, accounts: list[Account]) -> int:
+    """One e-mail per account and language: each owner reads it in the console's language."""
     owners = Membership.objects.filter(
         Q(account__in=accounts), role=Role.OWNER, user__is_active=True
     ).select_related("user", "account")
-    by_account: dict[int, list[str]] = {}
+    recipients: dict[tuple[int, str], list[str]] = {}
     for m in owners:
-        by_account.setdefault(m.account_id, []).append(m.user.email)
+        language = m.user.language or settings.LANGUAGE_CODE
+        recipients.setdefault((m.account_id, language), []).append(m.user.email)
     messages = []
-    sp = change.subprocessor
     for account in accounts:
-        recipients = by_account.get(account.pk)
-        if not recipients:
-            continue
-        dashboard = reverse("account_gdpr", args=[account.slug])
-        body = (
-            f"Hello,\n\nwe are changing a sub-processor that processes data of {account.name}'s "
-            f"stores.\n\n"
-            f"Sub-processor: {sp.name} ({sp.legal_entity})\n"
-            f"Country: {sp.country}\n"
-            f"Purpose: {sp.purpose}\n"
-            f"Change: {change.description}\n"
-            f"Takes effect on: {change.changed_on.isoformat()}\n\n"
-            f"Your GDPR dashboard lists every sub-processor your stores use: {dashboard}\n"
-            f"If you object to this change, reply to this e-mail before it takes effect.\n"
-        )
-        subject = f"[{account.name}] Sub-processor change: {sp.name}"
-        messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, recipients))
+        for (account_id, language), emails in sorted(recipients.items()):
+            if account_id == account.pk:
+                with translation.override(language):
+                    subject, body = _change_mail(change, account)
+                messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, emails))
     return send_mass_mail(messages, fail_silently=False) if messages else 0
+
+
+def _change_mail(change: SubProcessorChange, account: Account) -> tuple[str, str]:
+    sp = change.subprocessor
+    values = {
+        "account": account.name,
+        "name": sp.name,
+        "entity": sp.legal_entity,
+        "country": sp.country,
+        "purpose": sp.purpose,
+        "change": change.description,
+        "date": formats.date_format(change.changed_on, "DATE_FORMAT"),
+        "dashboard": reverse("account_gdpr", args=[account.slug]),
+    }
+    body = _(
+        "Hello,\n\nwe are changing a sub-processor that processes data of %(account)s's "
+        "stores.\n\n"
+        "Sub-processor: %(name)s (%(entity)s)\n"
+        "Country: %(country)s\n"
+        "Purpose: %(purpose)s\n"
+        "Change: %(change)s\n"
+        "Takes effect on: %(date)s\n\n"
+        "Your GDPR dashboard lists every sub-processor your stores use: %(dashboard)s\n"
+        "If you object to this change, reply to this e-mail before it takes effect.\n"
+    )
+    subject = _("[%(account)s] Sub-processor change: %(name)s")
+    return subject % values, body % values

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from gdpr_dashboard import selectors, services
@@ -71,7 +72,7 @@ def support_grant_create(request: HttpRequest, account_slug: str) -> HttpRespons
         except ValidationError as e:
             form.add_error(None, e)
         else:
-            messages.success(request, "Support access granted.")
+            messages.success(request, gettext("Support access granted."))
             return redirect(reverse("account_gdpr", args=[account.slug]) + "#support")
     return render(
         request, "gdpr_dashboard/dashboard.html", {"d": d, "grant_form": form}, status=400
@@ -87,7 +88,7 @@ def support_grant_revoke(request: HttpRequest, account_slug: str, grant_id: int)
     visible = [s.pk for s in selectors.dashboard_stores(account, membership)]
     grant = get_object_or_404(SupportGrant, pk=grant_id, store__account=account, store__in=visible)
     services.support_grant_revoke(grant=grant, actor=request.user)
-    messages.success(request, "Support access revoked.")
+    messages.success(request, gettext("Support access revoked."))
     return redirect(reverse("account_gdpr", args=[account.slug]) + "#support")
 
 

@@ -116,12 +116,13 @@ def get_store_for_user(request: HttpRequest, slug: str, *, need: Capability) -> 
     access = store_access_for(request.user, store) if store else None
     if access is None:
         raise Http404("No such store.")
+    # The 403 page keeps the store's navigation (the links this role may open).
+    request.store_access = access
     if not access.can(need):
         raise PermissionDenied("Your role does not allow this.")
     if access.membership is None and access.support_grant is not None:
         _support_access_record(request, access)
     connection.set_tenant(store)
-    request.store_access = access
     if request.session.get(LAST_STORE_SESSION_KEY) != store.slug:
         request.session[LAST_STORE_SESSION_KEY] = store.slug
     return access

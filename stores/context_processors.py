@@ -1,15 +1,73 @@
+from __future__ import annotations
+
 from django.http import HttpRequest
 
-from stores.access import stores_visible_to
+from stores.access import (
+    LAST_STORE_SESSION_KEY,
+    StoreAccess,
+    store_access_for,
+    stores_readable_by,
+    stores_visible_to,
+)
+
+# Pages that are about no store: the list of stores itself.
+PAGES_WITHOUT_STORE = ("home",)
 
 
 def console(request: HttpRequest) -> dict:
-    """The header's store switcher and account menu (one query, lazily evaluated)."""
+    """The header's store switcher, search, account menu and the store navigation.
+
+    On a store page the store is the page's. Elsewhere (search, the GDPR dashboard, an
+    error page) the header keeps the store used last (of the dashboard's account there),
+    so the store navigation stays. The values are callables the template calls on first
+    use: a page that renders no header costs no query.
+    """
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    access = getattr(request, "store_access", None)
+    frame = _Frame(request, getattr(request, "store_access", None))
     return {
-        "visible_stores": stores_visible_to(request.user),
-        "current_store": access.store if access else None,
-        "current_access": access,
+        "visible_stores": frame.visible,
+        "current_store": frame.store,
+        "current_access": frame.access,
+        "header_search": frame.can_search,
     }
+
+
+class _Frame:
+    def __init__(self, request: HttpRequest, access: StoreAccess | None) -> None:
+        self.request = request
+        self.visible = stores_visible_to(request.user)
+        self._access, self._looked_up = access, access is not None
+        self._can_search: bool | None = None
+
+    def access(self) -> StoreAccess | None:
+        if not self._looked_up:
+            self._looked_up = True
+            store = self._remembered_store()
+            self._access = store_access_for(self.request.user, store) if store else None
+        return self._access
+
+    def store(self):
+        access = self.access()
+        return access.store if access else None
+
+    def can_search(self) -> bool:
+        """Viewers get no personal-data search box: it could never find anybody for them."""
+        if self._can_search is None:
+            access = self.access()
+            self._can_search = bool(access and access.can_read_personal_data) or (
+                stores_readable_by(self.request.user).exists()
+            )
+        return self._can_search
+
+    def _remembered_store(self):
+        match = getattr(self.request, "resolver_match", None)
+        if match is not None and match.url_name in PAGES_WITHOUT_STORE:
+            return None
+        # The same queryset object the switcher iterates: evaluated once for both.
+        stores = list(self.visible)
+        account_slug = match.kwargs.get("account_slug") if match else None
+        if account_slug:
+            stores = [s for s in stores if s.account.slug == account_slug]
+        last = self.request.session.get(LAST_STORE_SESSION_KEY)
+        return next((s for s in stores if s.slug == last), stores[0] if stores else None)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
 from stores import schemas
@@ -45,6 +46,8 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField("e-mail address", unique=True)
+    # The console's language (one of settings.LANGUAGES); empty: the browser's.
+    language = models.CharField(max_length=8, blank=True, default="")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -235,7 +238,7 @@ class StoreNotice(models.Model):
     """A notice shown on the store's pages, e.g. that the store was restored from a backup."""
 
     class Kind(models.TextChoices):
-        RESTORE = "restore", "Restored from backup"
+        RESTORE = "restore", _("Restored from backup")
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=20, choices=Kind.choices)

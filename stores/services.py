@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
@@ -124,3 +125,16 @@ def staff_add(
             detail={"membership": membership.pk, "role": role},
         )
     return membership
+
+
+def user_language_set(*, user: User, language: str, actor: User) -> None:
+    """Save the console language a user chose in the header (one of ``settings.LANGUAGES``).
+
+    A display preference, not an access to data: no audit row.
+    """
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError("Unknown language.")
+    if actor.pk != user.pk:
+        raise ValidationError("Users choose their own language.")
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language

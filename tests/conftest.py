@@ -286,7 +286,7 @@ def browser_login(page, base_url: str, user: User) -> None:
     page.goto(f"{base_url}/login/")
     page.fill("input[name=username]", user.email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # not the header's language buttons
     page.wait_for_url(f"{base_url}/")
 
 

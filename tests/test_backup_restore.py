@@ -483,6 +483,7 @@ def test_a_replay_that_fails_stops_the_restore_before_the_swap(
 def test_a_backup_older_than_a_migration_is_migrated_before_it_goes_live(
     committed_store, backup_dir
 ):
+
     schema = committed_store.schema_name
     # The newest stores migration (nothing depends on it, so its row can go alone).
     latest = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("stores")[0]

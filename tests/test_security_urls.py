@@ -73,6 +73,7 @@ EXPECTED: dict[str, Expect] = {
     "healthz": PUBLIC,
     "login": PUBLIC,
     "logout": POST_ONLY,
+    "set_language": POST_ONLY,  # the header's language buttons, for everybody
     "store_home": STORE_DASHBOARD,
     # Staff console (issue 3)
     "search": SIGNED_IN,  # everybody may search; results only from stores they may read

@@ -126,7 +126,6 @@ def test_it_shows_staff_reading_a_profile_under_a_grant_distinctly(client, alice
     html = login(client, alice).get("/a/acme/gdpr/").content.decode()
     log = html.split('id="access-log"', 1)[1].split("</section>", 1)[0]
     staff_rows = [row for row in log.split("<tr")[1:] if 'class="staff-access"' in row]
-    assert any(
-        "opened a profile" in row and f"customer #{customer.pk}" in row for row in staff_rows
-    )
-    assert "C-GRANT-1" not in html  # the access log names the subject by row id only
+    # Named by the customer id, read from the store's schema when the log is shown (the
+    # audit row in the public schema holds the row id only).
+    assert any("opened a profile" in row and "C-GRANT-1" in row for row in staff_rows)

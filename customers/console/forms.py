@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from stores.models import Store
 
@@ -29,30 +31,36 @@ class CrmFieldsField(forms.CharField):
         bad = [n for n in value if not CRM_FIELD_NAME.match(n)]
         if bad:
             raise forms.ValidationError(
-                "Use lowercase letters, digits and underscores for attribute names "
-                "(starting with a letter, at most 64)."
+                _(
+                    "Use lowercase letters, digits and underscores for attribute names "
+                    "(starting with a letter, at most 64)."
+                )
             )
         if len(value) > 50:
-            raise forms.ValidationError("At most 50 CRM attributes.")
+            raise forms.ValidationError(_("At most 50 CRM attributes."))
 
 
 class StoreSettingsForm(forms.ModelForm):
     crm_fields = CrmFieldsField(
         required=False,
-        label="CRM attributes kept",
-        help_text="Comma-separated, e.g. "
-        + ", ".join(COMMON_CRM_FIELDS[:4])
-        + ". Every other attribute a shop sends is dropped before it is stored.",
+        label=_("CRM attributes kept"),
+        help_text=format_lazy(
+            _(
+                "Comma-separated, e.g. {examples}. Every other attribute a shop sends is "
+                "dropped before it is stored."
+            ),
+            examples=", ".join(COMMON_CRM_FIELDS[:4]),
+        ),
     )
 
     class Meta:
         model = Store
         fields = ["track_browsing", "collect_emails", "crm_fields"]
         labels = {
-            "track_browsing": (
+            "track_browsing": _(
                 "Track browsing (page views, product views, clicks, visitor histories)"
             ),
-            "collect_emails": "Collect e-mail addresses",
+            "collect_emails": _("Collect e-mail addresses"),
         }
 
 

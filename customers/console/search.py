@@ -1,17 +1,21 @@
 """The top search: customers and visitors by e-mail, customer id, visitor id or name.
 
 Every branch is an index lookup with its own LIMIT, sent as one UNION ALL per
-kind and store, so a short prefix that matches half a million rows costs no
+kind and store, so a short query that matches half a million rows costs no
 more than a precise one:
 
-- e-mail, exact and prefix: ``lower(email) LIKE 'abc%'`` on
-  ``customer_email_lower_idx`` (``text_pattern_ops``);
-- customer id, exact: the unique ``customer_ref`` index;
-- name, prefix: ``customer_name_lower_idx``;
+- e-mail and customer id, exact: ``lower(email) =`` on ``customer_email_lower_idx``,
+  the unique ``customer_ref`` index (exact matches are listed first);
+- e-mail and name, anywhere in them, any case and accent (``müller``, ``muller`` and
+  ``mueller`` find each other): ``clerk_search_fold(email) LIKE '%abc%'`` on the
+  trigram indexes ``customer_email_trgm_idx`` / ``customer_name_trgm_idx``
+  (``customers`` migration 0004; the function is ``stores`` migration 0005);
+- queries shorter than three characters (no trigram to look up): e-mail and name
+  prefixes on ``customer_email_lower_idx`` / ``customer_name_lower_idx``;
 - visitor id, exact and prefix: the unique ``visitor_ref`` index and
   ``visitor_ref_lower_idx``.
 
-Django's ``startswith`` escapes ``%``, ``_`` and ``\\`` in the value, so a
+Django's ``startswith`` / ``contains`` escape ``%``, ``_`` and ``\\`` in the value, so a
 query never turns into a wildcard.
 """
 
@@ -20,14 +24,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import QuerySet, Value
+from django.db.models import Func, QuerySet, TextField, Value
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
 
 from customers.models import Customer, Visitor
 from stores.models import Store
 
 MAX_QUERY_LENGTH = 254
 HITS_PER_KIND = 10
+# A trigram index needs three characters; shorter queries match by prefix.
+SUBSTRING_MIN_LENGTH = 3
 
 CUSTOMER_FIELDS = ("pk", "customer_ref", "email", "name", "last_seen")
 VISITOR_FIELDS = ("pk", "visitor_ref", "last_seen", "customer__customer_ref", "customer__email")
@@ -40,9 +47,11 @@ class QueryRejected(ValueError):
 def clean_query(raw: str) -> str:
     query = " ".join((raw or "").split())
     if len(query) > MAX_QUERY_LENGTH:
-        raise QueryRejected(f"Searches are limited to {MAX_QUERY_LENGTH} characters.")
+        raise QueryRejected(
+            _("Searches are limited to %(n)s characters.") % {"n": MAX_QUERY_LENGTH}
+        )
     if any(ord(c) < 32 or ord(c) == 127 for c in query):
-        raise QueryRejected("The search contains control characters.")
+        raise QueryRejected(_("The search contains control characters."))
     return query
 
 
@@ -62,13 +71,16 @@ class StoreHits:
         return not self.customers and not self.visitors
 
 
+class SearchFold(Func):
+    """Lower case, accents and ue/ae/oe/aa folded, as the trigram indexes hold it."""
+
+    function = "public.clerk_search_fold"
+    output_field = TextField()
+
+
 def _customer_branches(query: str) -> QuerySet:
     lowered = query.lower()
-    base = Customer.objects.annotate(
-        email_lower=Lower("email"), name_lower=Lower("name"), exact=Value(False)
-    )
     limit = HITS_PER_KIND + 1
-    by_email = base.filter(email_lower__startswith=lowered).values(*CUSTOMER_FIELDS, "exact")
     exact_email = (
         Customer.objects.annotate(email_lower=Lower("email"), exact=Value(True))
         .filter(email_lower=lowered)
@@ -79,8 +91,25 @@ def _customer_branches(query: str) -> QuerySet:
         .filter(customer_ref=query)
         .values(*CUSTOMER_FIELDS, "exact")
     )
-    by_name = base.filter(name_lower__startswith=lowered).values(*CUSTOMER_FIELDS, "exact")
-    return exact_email[:limit].union(by_ref[:limit], by_email[:limit], by_name[:limit], all=True)
+    if len(query) >= SUBSTRING_MIN_LENGTH:
+        folded = SearchFold(Value(query))
+        base = Customer.objects.annotate(
+            email_folded=SearchFold("email"), name_folded=SearchFold("name"), exact=Value(False)
+        )
+        by_email = base.filter(email_folded__contains=folded)
+        by_name = base.filter(name_folded__contains=folded)
+    else:
+        base = Customer.objects.annotate(
+            email_lower=Lower("email"), name_lower=Lower("name"), exact=Value(False)
+        )
+        by_email = base.filter(email_lower__startswith=lowered)
+        by_name = base.filter(name_lower__startswith=lowered)
+    return exact_email[:limit].union(
+        by_ref[:limit],
+        by_email.values(*CUSTOMER_FIELDS, "exact")[:limit],
+        by_name.values(*CUSTOMER_FIELDS, "exact")[:limit],
+        all=True,
+    )
 
 
 def _visitor_branches(query: str) -> QuerySet:

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.api.keys import api_key_create, api_key_revoke
@@ -22,7 +23,7 @@ def store_settings(request: HttpRequest, store_slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in COLLECTION_FIELDS}
         changed = store_settings_update(store=store, actor=request.user, values=values)
-        messages.success(request, "Settings saved." if changed else "Nothing changed.")
+        messages.success(request, _("Settings saved.") if changed else _("Nothing changed."))
         return redirect("store_settings", store_slug=store.slug)
     return render(request, "customers/store_settings.html", {"store": store, "form": form})
 
@@ -60,5 +61,7 @@ def api_key_revoke_view(request: HttpRequest, store_slug: str, key_id: int) -> H
     store = get_store_for_user(request, store_slug, need=Capability.MANAGE_STORE).store
     api_key = get_object_or_404(ApiKey, store=store, pk=key_id)
     api_key_revoke(api_key=api_key, actor=request.user)
-    messages.success(request, f"Key {api_key.key[:8]}… revoked; calls with it now fail.")
+    messages.success(
+        request, _("Key %(key)s… revoked; calls with it now fail.") % {"key": api_key.key[:8]}
+    )
     return redirect("api_keys", store_slug=store.slug)

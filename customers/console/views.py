@@ -1,11 +1,21 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from customers.inventory import store_counts
 from stores.access import get_store_for_user
 from stores.roles import Capability
 from stores.selectors import store_notices
+
+COUNT_LABELS = {
+    "customers": _("Customers"),
+    "visitors": _("Visitors"),
+    "page_views": _("Page views"),
+    "content_views": _("Content views"),
+    "clicks": _("Clicks"),
+    "orders": _("Orders"),
+}
 
 
 @login_required
@@ -16,9 +26,7 @@ def store_home(request: HttpRequest, store_slug: str) -> HttpResponse:
         "customers/store_home.html",
         {
             "store": access.store,
-            "counts": [
-                (name.replace("_", " ").capitalize(), n) for name, n in store_counts().items()
-            ],
+            "counts": [(COUNT_LABELS.get(name, name), n) for name, n in store_counts().items()],
             "notices": store_notices(store=access.store),
         },
     )

@@ -7,6 +7,8 @@ accounts 404) and every read of a subject is written to the access log.
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
@@ -14,11 +16,12 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from customers.privacy import export, profiles, selectors
-from customers.privacy.access_log import subject_access_record, subject_row
+from customers.privacy.access_log import subject_access_record
 from customers.privacy.forms import CustomerListFilter
 from customers.privacy.subjects import (
     InvalidIdentifier,
@@ -153,17 +156,30 @@ def _download(request: HttpRequest, access: StoreAccess, subject: Subject) -> Ht
     subject_access_record(
         actor=request.user, store=access.store, action="profile.download", subject=subject
     )
-    kind, row_id = subject_row(subject)
-    filename = f"{access.store.slug}-{kind}-{row_id or 'orders'}.json"
+    filename = download_filename(access.store.slug, subject)
     chunks = export.stream_document(
         subject, store_slug=access.store.slug, generated_at=timezone.now()
     )
     response = StreamingHttpResponse(
         _in_store_schema(access.store, chunks), content_type="application/json"
     )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def download_filename(store_slug: str, subject: Subject) -> str:
+    """``<store>-customer-<customer id>.json`` (else the e-mail) or ``<store>-visitor-<id>.json``:
+    what staff know the person by, never a row id; anything but letters, digits and
+    ``.@+-`` becomes ``_`` so the name is safe on every file system."""
+    if subject.kind == "visitor":
+        kind, label = "visitor", subject.value
+    else:
+        customer = subject.customer
+        label = (customer.customer_ref or customer.email) if customer else subject.value
+        kind = "customer"
+    safe = re.sub(r"[^A-Za-z0-9.@+\-]", "_", label or "")[:120].strip(".") or "unknown"
+    return f"{store_slug}-{kind}-{safe}.json"
 
 
 def _in_store_schema(store, chunks):

@@ -13,6 +13,7 @@ from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Click, ContentView, PageView, Visitor
 from customers.privacy import export
@@ -22,13 +23,13 @@ from customers.retention.selectors import visitors_with_retention
 PER_PAGE = 20
 
 SECTION_LABELS = {
-    "visitors": "Visitor ids",
-    "orders": "Orders",
-    "clicks": "Clicks",
-    "content_views": "Content viewed",
-    "page_views": "Pages visited",
-    "baskets": "Baskets",
-    "subscriptions": "Newsletter",
+    "visitors": _("Visitor ids"),
+    "orders": _("Orders"),
+    "clicks": _("Clicks"),
+    "content_views": _("Content viewed"),
+    "page_views": _("Pages visited"),
+    "baskets": _("Baskets"),
+    "subscriptions": _("Newsletter"),
 }
 CUSTOMER_SECTIONS = (
     "visitors",

@@ -24,6 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 # The bounds every store's setting must respect (DESIGN.md: 1 to 12 months).
 MIN_DAYS = 30
 MAX_DAYS = 365
@@ -41,14 +44,14 @@ class Retention:
     why: str
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _duration_text(seconds: int) -> str:
     if seconds < 3600:
-        return _plural(seconds // 60, "minute")
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+        minutes = seconds // 60
+        return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
+    return _("%(hours)s h %(minutes)s min") % {
+        "hours": seconds // 3600,
+        "minutes": f"{seconds % 3600 // 60:02d}",
+    }
 
 
 def kept_days(
@@ -70,16 +73,23 @@ def kept_days(
         + DAYS_PER_HOUR * hours
     )
     days = min(max(policy, min_days), max_days)
-    came = (
-        f"{_plural(visit_count, 'visit')} on {_plural(visit_days, 'day')}, "
-        f"{_duration_text(max(total_duration_seconds, 0))} in total"
-    )
+    came = _("%(visits)s on %(days)s, %(duration)s in total") % {
+        "visits": ngettext("%(n)s visit", "%(n)s visits", visit_count) % {"n": visit_count},
+        "days": ngettext("%(n)s day", "%(n)s days", visit_days) % {"n": visit_days},
+        "duration": _duration_text(max(total_duration_seconds, 0)),
+    }
+    numbers = {"came": came, "policy": policy, "days": days}
     if days > policy:
-        why = f"{came}: the policy gives {policy} days, raised to the store's minimum of {days}."
+        why = _(
+            "%(came)s: the policy gives %(policy)s days, raised to the store's minimum of %(days)s."
+        )
     elif days < policy:
-        why = f"{came}: the policy gives {policy} days, capped at the store's maximum of {days}."
+        why = _(
+            "%(came)s: the policy gives %(policy)s days, capped at the store's maximum of %(days)s."
+        )
     else:
-        why = f"{came}: kept {days} days after the last visit."
+        why = _("%(came)s: kept %(days)s days after the last visit.")
+    why = why % numbers
     return Retention(days=days, policy_days=policy, why=why)
 
 

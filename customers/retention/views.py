@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from customers.retention import services
 from customers.retention.forms import RetentionSettingsForm
@@ -26,6 +27,6 @@ def retention_settings(request: HttpRequest, store_slug: str) -> HttpResponse:
             min_days=form.cleaned_data["min_days"],
             max_days=form.cleaned_data["max_days"],
         )
-        messages.success(request, "Retention settings saved.")
+        messages.success(request, _("Retention settings saved."))
         return redirect("retention_settings", store_slug=store.slug)
     return render(request, "customers/retention_settings.html", {"store": store, "form": form})

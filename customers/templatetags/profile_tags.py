@@ -5,6 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from stores.templatetags.readable import duration
 
 register = template.Library()
 
@@ -41,7 +44,7 @@ def _click_row(r: dict, href) -> str:
         '<td><a href="{}">{}</a></td></tr>',
         stamp(r["time"]),
         r["product"],
-        mark_safe(' <span class="badge">external</span>') if r["external"] else "",  # noqa: S308
+        format_html(' <span class="badge">{}</span>', _("external")) if r["external"] else "",
         _or_dash(r["placement"]),
         "–" if r["position"] is None else r["position"],
         ", ".join(str(label) for label in r["labels"] or ()),
@@ -65,12 +68,12 @@ def _page_view_row(r: dict, href) -> str:
     title = format_html('<br><span class="muted small">{}</span>', r["title"]) if r["title"] else ""
     return format_html(
         '<tr><td>{}</td><td><span class="url">{}</span>{}</td><td>{}</td>'
-        '<td class="num">{} s</td><td><a href="{}">{}</a></td></tr>',
+        '<td class="num">{}</td><td><a href="{}">{}</a></td></tr>',
         stamp(r["time"]),
         r["url"],
         title,
         _or_dash(r["category"]),
-        r["duration_seconds"],
+        duration(r["duration_seconds"]),
         href(r["visitor_id"]),
         r["visitor_id"],
     )
