@@ -39,6 +39,8 @@ def django_db_setup(django_test_environment, django_db_blocker):
         _create_session_stores()
     yield
     with django_db_blocker.unblock():
+        # A test that broke a server may have left this connection dead: start afresh.
+        connection.close()
         connection.set_schema_to_public()
         # Servers and workers the tests started may not have closed their sessions yet.
         with connection.cursor() as cursor:
