@@ -91,6 +91,14 @@ def test_every_session_store_lives_on_a_worker(citus, db):
         assert_on_one_worker(store.schema_name)
 
 
+def test_the_run_refuses_joins_of_store_and_public_tables(citus, db):
+    """`make test-citus` sets this, so a statement mixing both sides fails a test instead of
+    quietly shipping rows between the nodes."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW citus.local_table_join_policy")
+        assert cursor.fetchone()[0] == "never"
+
+
 def test_public_tables_stay_on_the_coordinator(citus, db):
     with connection.cursor() as cursor:
         cursor.execute(
