@@ -213,3 +213,19 @@ def test_a_store_moved_to_the_other_worker_keeps_working(citus, committed_store)
     with tenant_context(committed_store):
         assert Visitor.objects.filter(visitor_ref="moved-v").exists()
         assert not Customer.objects.filter(pk=rows["person"].pk).exists()
+
+
+def test_no_foreign_key_leaves_a_store_schema(store):
+    """Citus refuses a foreign key from a distributed schema's table to `public` (checked on
+    any PostgreSQL, so a migration adding one fails here before it reaches a cluster)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.conname FROM pg_constraint c "
+            "JOIN pg_class s ON s.oid = c.conrelid "
+            "JOIN pg_namespace sn ON sn.oid = s.relnamespace "
+            "JOIN pg_class t ON t.oid = c.confrelid "
+            "JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+            "WHERE c.contype = 'f' AND sn.nspname = %s AND tn.nspname <> sn.nspname",
+            [store.schema_name],
+        )
+        assert cursor.fetchall() == []
