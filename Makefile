@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run dev test test-deep install lint format bench bench-quick bench-stores bench-stores-quick clean browser messages
+.PHONY: run dev test test-deep test-citus install lint format bench bench-quick bench-stores bench-stores-quick clean browser messages
 
 # Translations: the .po files are committed; their .mo files are compiled here with polib
 # (a Python package), so no machine needs GNU gettext.
@@ -36,6 +36,24 @@ test: install
 # The generated-world proofs with many more examples (minutes), a new seed each run.
 test-deep: install
 	HYPOTHESIS_PROFILE=deep $(PY) -m pytest tests/test_generated_worlds.py $(PYTEST_ARGS)
+
+# The database-facing tests again on a local Citus cluster (coordinator + 2 workers, schema-based
+# sharding; README "Running on Citus"). The test database comes from `cluster.sh createdb` (a plain
+# CREATE DATABASE carries no Citus), made afresh each run and kept afterwards for a look.
+CITUS ?= ../shared/citus
+CITUS_PORT ?= 9700
+CITUS_TEST_DB ?= test_clerkgdpr_citus_$(shell echo $(CURDIR) | sha256sum | cut -c1-8)
+CITUS_TESTS ?= tests --ignore=tests/test_architecture.py --ignore=tests/test_faults.py -m 'not browser'
+test-citus: $(STAMP)
+	CITUS_PORT=$(CITUS_PORT) $(CITUS)/cluster.sh start >/dev/null
+	CITUS_PORT=$(CITUS_PORT) $(CITUS)/cluster.sh dropdb $(CITUS_TEST_DB)
+	CITUS_PORT=$(CITUS_PORT) $(CITUS)/cluster.sh createdb $(CITUS_TEST_DB) >/dev/null
+	# A statement joining a store's tables with public ones fails instead of moving rows.
+	psql -X -q -h 127.0.0.1 -p $(CITUS_PORT) -U postgres -d $(CITUS_TEST_DB) \
+	  -c "ALTER DATABASE $(CITUS_TEST_DB) SET citus.local_table_join_policy = 'never'"
+	DATABASE_URL=postgresql://postgres@127.0.0.1:$(CITUS_PORT)/postgres \
+	TEST_DATABASE_NAME=$(CITUS_TEST_DB) \
+	  $(PY) -m pytest $(CITUS_TESTS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -318,9 +318,11 @@ def _load(cursor, data: Dataset, rng, now, secret, progress) -> None:
         ),
     )
     for table in ("customers_customer", "customers_visitor", "customers_order"):
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-        )
+        # Two statements: on Citus one reading the store's table runs on its worker, where
+        # the sequence is not to be found by the table's name.
+        cursor.execute(f"SELECT max(id) FROM {table}")
+        (last,) = cursor.fetchone()
+        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, last])
     sample = rng.sample(range(n_crowd_customers), min(200, n_crowd_customers))
     data.sample_emails = [crowd[i][0] for i in sample]
     data.sample_customer_refs = [crowd[i][1] for i in sample]

@@ -102,8 +102,13 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/clerkgdpr")
 DATABASES = {"default": database_settings(DATABASE_URL)}
 # One test database per checkout, so two work trees can test at once on one server.
+# TEST_DATABASE_NAME names a database made beforehand (on Citus by `cluster.sh createdb`,
+# since a plain CREATE DATABASE carries no Citus): the tests then use it as it is and
+# leave it in place (tests/conftest.py).
+TEST_DATABASE_NAME = os.environ.get("TEST_DATABASE_NAME", "")
 DATABASES["default"]["TEST"] = {
-    "NAME": "test_clerkgdpr_" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
+    "NAME": TEST_DATABASE_NAME
+    or "test_clerkgdpr_" + hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

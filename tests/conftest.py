@@ -34,8 +34,11 @@ def django_db_setup(django_test_environment, django_db_blocker):
     """Create the test database (always: worker and browser tests use it without ``db``)."""
     from django.test.utils import setup_databases, teardown_databases
 
+    # A database named by TEST_DATABASE_NAME exists already (made by `cluster.sh createdb`
+    # for Citus): it is migrated and kept, not created and dropped.
+    keep = bool(settings.TEST_DATABASE_NAME)
     with django_db_blocker.unblock():
-        db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        db_cfg = setup_databases(verbosity=0, interactive=False, keepdb=keep, aliases={"default"})
         _create_session_stores()
     yield
     with django_db_blocker.unblock():
@@ -48,7 +51,7 @@ def django_db_setup(django_test_environment, django_db_blocker):
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-        teardown_databases(db_cfg, verbosity=0)
+        teardown_databases(db_cfg, verbosity=0, keepdb=keep)
 
 
 def _create_session_stores() -> None:

@@ -23,19 +23,21 @@ def _bigints(ids: list[int]) -> str:
 def swap_probe(
     store: Store, *, customer_ids: list[int], visitor_ids: list[int]
 ) -> Iterator[Callable[[], list[tuple]]]:
-    """Watch the moment a schema is renamed to the store's live name: the swap.
+    """Watch the moment the swap's renames are done: what is about to go live.
 
-    A PostgreSQL event trigger runs inside the restore's own transaction, right
-    after ``ALTER SCHEMA <scratch> RENAME TO <live>``, and counts in that
-    schema the rows of the given customers and visitors (and the visitors'
-    events) plus all customers. What it counts is exactly what goes live when
-    the transaction commits. Yields a function returning the rows recorded
-    ``(customers, visitors, events, all_customers)``, one per swap.
+    A PostgreSQL event trigger runs inside the restore's own transaction when it
+    starts dropping the old schema, right after ``ALTER SCHEMA <live> RENAME TO
+    <old>`` and ``ALTER SCHEMA <scratch> RENAME TO <live>``, and counts in the live
+    schema the rows of the given customers and visitors (and the visitors' events)
+    plus all customers. What it counts is exactly what goes live when the
+    transaction commits. (At the drop, not right after the rename: on Citus a rename
+    reaches the worker only once its statement is done.) Yields a function returning
+    the rows recorded ``(customers, visitors, events, all_customers)``, one per swap.
     """
     live = store.schema_name
     customers, visitors = _bigints(customer_ids), _bigints(visitor_ids)
     events = " + ".join(
-        f"(SELECT count(*) FROM %1$I.{table} WHERE visitor_id = ANY({visitors}))"
+        f"(SELECT count(*) FROM {live}.{table} WHERE visitor_id = ANY({visitors}))"
         for table in ("customers_pageview", "customers_contentview", "customers_click")
     )
     with connection.cursor() as cursor:
@@ -47,25 +49,20 @@ def swap_probe(
             f"""
             CREATE FUNCTION public.test_restore_swap_probe() RETURNS event_trigger
             LANGUAGE plpgsql AS $probe$
-            DECLARE r record; c int; v int; e int; a int;
             BEGIN
-              FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
-                IF r.object_type = 'schema' AND r.object_identity = '{live}' THEN
-                  EXECUTE format($q$SELECT
-                    (SELECT count(*) FROM %1$I.customers_customer WHERE id = ANY({customers})),
-                    (SELECT count(*) FROM %1$I.customers_visitor WHERE id = ANY({visitors})),
-                    {events},
-                    (SELECT count(*) FROM %1$I.customers_customer)$q$, r.object_identity)
-                  INTO c, v, e, a;
-                  INSERT INTO {PROBE_TABLE} VALUES (c, v, e, a);
-                END IF;
-              END LOOP;
+              IF current_query() LIKE 'DROP SCHEMA "{live[:40]}\\_old\\_%' THEN
+                INSERT INTO {PROBE_TABLE} SELECT
+                  (SELECT count(*) FROM {live}.customers_customer WHERE id = ANY({customers})),
+                  (SELECT count(*) FROM {live}.customers_visitor WHERE id = ANY({visitors})),
+                  {events},
+                  (SELECT count(*) FROM {live}.customers_customer);
+              END IF;
             END $probe$
             """
         )
         cursor.execute(
-            "CREATE EVENT TRIGGER test_restore_swap_probe ON ddl_command_end "
-            "WHEN TAG IN ('ALTER SCHEMA') EXECUTE FUNCTION public.test_restore_swap_probe()"
+            "CREATE EVENT TRIGGER test_restore_swap_probe ON ddl_command_start "
+            "WHEN TAG IN ('DROP SCHEMA') EXECUTE FUNCTION public.test_restore_swap_probe()"
         )
 
     def recorded() -> list[tuple]:

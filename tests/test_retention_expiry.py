@@ -284,7 +284,7 @@ def test_a_failing_run_reports_its_own_error_and_leaves_the_connection_clean(
     with pytest.raises(DataError, match="division by zero"):
         retention_expire(store=committed_store)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass('pg_temp.expiry_cutoffs')")
+        cursor.execute("SELECT to_regclass(%s)", [f"{committed_store.schema_name}.expiry_cutoffs"])
         assert cursor.fetchone()[0] is None
         cursor.execute("SHOW max_parallel_workers_per_gather")
         assert cursor.fetchone()[0] != "0"

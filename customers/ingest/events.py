@@ -233,6 +233,10 @@ def _visitors_touch(store, events, customer_ids, suppressed, *, trusted) -> dict
 # A batch entirely older than the visitor's last activity (sent out of order)
 # only widens first_seen; one that starts within 30 minutes of it continues
 # the last visit (no new visit, the gap counts as duration).
+# Only IMMUTABLE functions in DO UPDATE SET (Citus refuses others on distributed tables):
+# gaps are `timestamptz - timestamptz` compared with an interval, never `timestamptz +
+# interval` (STABLE); `AT TIME ZONE 'UTC'` on timestamptz and `extract(epoch FROM interval)`
+# are IMMUTABLE. tests/test_citus.py runs this upsert on a Citus cluster.
 VISITOR_UPSERT = f"""
 INSERT INTO {Visitor._meta.db_table} AS v (visitor_ref, visitor_digest, first_seen, last_seen,
     visit_count, visit_days, total_duration_seconds, customer_id)
@@ -241,7 +245,7 @@ SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::timest
 ON CONFLICT (visitor_ref) DO UPDATE SET
     visit_count = v.visit_count + CASE
         WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
-        WHEN EXCLUDED.first_seen > v.last_seen + interval '{VISIT_GAP.seconds} seconds'
+        WHEN EXCLUDED.first_seen - v.last_seen > interval '{VISIT_GAP.seconds} seconds'
             THEN EXCLUDED.visit_count
         ELSE EXCLUDED.visit_count - 1 END,
     visit_days = v.visit_days + CASE
@@ -252,7 +256,7 @@ ON CONFLICT (visitor_ref) DO UPDATE SET
     total_duration_seconds = v.total_duration_seconds + CASE
         WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
         WHEN EXCLUDED.first_seen > v.last_seen
-            AND EXCLUDED.first_seen <= v.last_seen + interval '{VISIT_GAP.seconds} seconds'
+            AND EXCLUDED.first_seen - v.last_seen <= interval '{VISIT_GAP.seconds} seconds'
             THEN EXCLUDED.total_duration_seconds
                 + floor(extract(epoch FROM EXCLUDED.first_seen - v.last_seen))::int
         ELSE EXCLUDED.total_duration_seconds END,

@@ -11,10 +11,28 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='orderline',
-            name='returned_quantity',
-            field=models.PositiveIntegerField(db_default=0, default=0),
+        # The column and its check in two statements with the check named as PostgreSQL
+        # names an inline one: Citus refuses ADD COLUMN with an unnamed constraint.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AddField(
+                    model_name='orderline',
+                    name='returned_quantity',
+                    field=models.PositiveIntegerField(db_default=0, default=0),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    [
+                        'ALTER TABLE customers_orderline'
+                        ' ADD COLUMN returned_quantity integer DEFAULT 0 NOT NULL',
+                        'ALTER TABLE customers_orderline'
+                        ' ADD CONSTRAINT customers_orderline_returned_quantity_check'
+                        ' CHECK (returned_quantity >= 0)',
+                    ],
+                    'ALTER TABLE customers_orderline DROP COLUMN returned_quantity',
+                ),
+            ],
         ),
         migrations.AlterField(
             model_name='order',

@@ -68,6 +68,8 @@ def _dump(store: Store, actor: User | None) -> Backup:
             pg_tool("pg_dump"),
             "--format=custom",
             f"--schema={store.schema_name}",
+            # Retention expiry's scratch table of cut-offs, while a run is on.
+            f"--exclude-table={store.schema_name}.expiry_cutoffs",
             "--no-owner",
             "--no-privileges",
             f"--file={partial}",

@@ -51,7 +51,9 @@ EVENT_MODELS = browsing_tables()  # the personal-data catalogue's browsing table
 # that build a smaller part of each range, while a range stays a short transaction.
 EVENT_ID_CHUNK = 250_000
 STEP1_WORK_MEM = "64MB"
-CUTOFFS = "pg_temp.expiry_cutoffs"
+# The cut-off table lives in the store's schema (unlogged: no WAL), so on Citus it sits on
+# the store's worker next to the tables it is joined with; backups leave it out.
+CUTOFFS = "expiry_cutoffs"
 SETTLE_SECONDS = 30.0
 # Small batches commit (and so flush) their own WAL often: live commits then find little
 # of expiry's WAL in front of theirs to flush (see README "Retention").
@@ -74,29 +76,36 @@ S = Subscriber._meta.db_table
 
 
 def _expired_visitor_sql(alias: str) -> str:
-    # Params: min days, max days, now.
-    return f"{policy.expires_at_sql(alias)} < %s"
+    # Params: min days, max days, now. `now - last_seen > days` rather than `last_seen + days
+    # < now`: the same in UTC, and only IMMUTABLE functions (Citus refuses a STABLE one such
+    # as timestamptz + interval over columns in a DELETE or UPDATE).
+    return f"make_interval(days => {policy.kept_days_sql(alias)}) < %s - {alias}.last_seen"
 
 
 @contextmanager
 def _cutoffs(bounds: list[int], now: datetime):
-    """Per visitor, the time before which its events go: ``pg_temp.expiry_cutoffs``.
+    """Per visitor, the time before which its events go: ``<store schema>.expiry_cutoffs``.
 
     An event goes when ``LEAST(occurred_at, last_seen) < now - window``: past its
     visitor's window, or its visitor has expired (then every event goes: cut-off
-    ``infinity``). Worked out once per run instead of per id range, in a temporary
-    table: private to this connection, written without WAL, dropped at the end.
+    ``infinity``). Worked out once per run instead of per id range, in an unlogged table
+    of the store's schema (written without WAL; on Citus on the store's worker, so each
+    range's DELETE runs there whole), dropped at the end; one left by a killed run is
+    dropped by the next (runs of one store take turns under the retention lock).
+    The cut-off is computed on UTC timestamps (`timestamp - interval` is IMMUTABLE, which
+    Citus needs in an INSERT ... SELECT; the same as timestamptz arithmetic in UTC).
     """
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {CUTOFFS}")
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {CUTOFFS} (visitor_id bigint NOT NULL, "
+            f"CREATE UNLOGGED TABLE {CUTOFFS} (visitor_id bigint NOT NULL, "
             "cutoff timestamptz NOT NULL)"
         )
         cursor.execute(
             f"INSERT INTO {CUTOFFS} SELECT id, CASE WHEN last_seen < t THEN 'infinity' ELSE t END "
-            f"FROM (SELECT v.id, v.last_seen, %s - make_interval(days => "
-            f"{policy.kept_days_sql('v')}) AS t FROM {V} v) AS w",
+            f"FROM (SELECT v.id, v.last_seen, ((%s::timestamptz AT TIME ZONE 'UTC') "
+            f"- make_interval(days => {policy.kept_days_sql('v')})) AT TIME ZONE 'UTC' AS t "
+            f"FROM {V} v) AS w",
             [now, *bounds],
         )
         cursor.execute(f"ANALYZE {CUTOFFS}")
