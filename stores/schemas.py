@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import re
 import secrets
 import subprocess
@@ -29,7 +30,7 @@ from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.postgresql_backend.base import _check_schema_name
 
-from clerkgdpr.pgtools import pg_env, pg_tool
+from clerkgdpr.pgtools import dump_rewrite, pg_env, pg_tool
 
 PLACEHOLDER = "__clerkgdpr_store_schema__"
 SCRATCH_PREFIX = "clerkgdpr_tpl_"
@@ -121,10 +122,14 @@ def _dump(schema_name: str) -> str:
     if result.returncode != 0:
         first = (result.stderr.strip().splitlines() or ["no output"])[0]
         raise RuntimeError(f"pg_dump of the template schema failed: {first}")
-    lines = [line for line in result.stdout.splitlines() if not _SESSION_LINE.match(line)]
-    ddl = "\n".join(line for line in lines if line.strip())
-    # The scratch name ends in random hex: it occurs nowhere but as the schema.
-    return ddl.replace(schema_name, PLACEHOLDER)
+    # Identity columns folded into their CREATE TABLE (Citus refuses pg_dump's separate
+    # ALTER ... ADD GENERATED); the scratch name, random hex, occurs nowhere but as the schema.
+    folded = io.BytesIO()
+    source = io.BytesIO(result.stdout.encode()).readlines()
+    dump_rewrite(source, folded, re.compile(re.escape(schema_name.encode())), PLACEHOLDER.encode())
+    text = folded.getvalue().decode()
+    lines = [line for line in text.splitlines() if not _SESSION_LINE.match(line)]
+    return "\n".join(line for line in lines if line.strip())
 
 
 def schema_create_by_migrations(schema_name: str) -> None:

@@ -509,13 +509,13 @@ def test_a_failed_load_drops_the_scratch_schema(committed_store, backup_dir, mon
     fill(committed_store)
     backup = backup_create(store=committed_store)
     live = snapshot(committed_store)
-    real_rewrite = restore._rewrite
+    real_rewrite = restore.dump_rewrite
 
     def breaking_rewrite(source, sink, pattern, target):
         sink.write(b"SELECT 1/0;\n")
         real_rewrite(source, sink, pattern, target)
 
-    monkeypatch.setattr(restore, "_rewrite", breaking_rewrite)
+    monkeypatch.setattr(restore, "dump_rewrite", breaking_rewrite)
     with pytest.raises(RestoreError, match="loading the backup failed: .*division by zero"):
         restore_store(store=committed_store, backup=backup)
     assert snapshot(committed_store) == live

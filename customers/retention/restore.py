@@ -43,7 +43,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clerkgdpr.pgtools import pg_env, pg_tool
+from clerkgdpr.pgtools import dump_rewrite, pg_env, pg_tool
 from customers import jobs
 from customers.locks import LOCK_FORGET, LOCK_RESTORE, store_lock, store_xact_lock
 from customers.privacy.forget import forget_execute
@@ -196,7 +196,7 @@ def _load_into(path: Path, *, source_schema: str, target_schema: str) -> None:
             env=env,
         )
         try:
-            _rewrite(dump.stdout, load.stdin, pattern, target_schema.encode())
+            dump_rewrite(dump.stdout, load.stdin, pattern, target_schema.encode())
         except BrokenPipeError:
             pass  # psql stopped on an error; its exit code and message say which
         finally:
@@ -217,70 +217,6 @@ def _load_into(path: Path, *, source_schema: str, target_schema: str) -> None:
             raise RestoreError(f"loading the backup failed: {message}")
     if not schema_exists(target_schema):
         raise RestoreError("the backup holds no schema of this store")
-
-
-_IDENTITY = re.compile(
-    rb"ALTER TABLE (?:ONLY )?(?P<table>\S+) ALTER COLUMN (?P<column>\S+) "
-    rb"ADD (?P<kind>GENERATED (?:BY DEFAULT|ALWAYS) AS IDENTITY) \((?P<options>.*)\);\s*",
-    re.DOTALL,
-)
-
-
-def _rewrite(source, sink, pattern: re.Pattern, target: bytes) -> None:
-    """Copy pg_restore's SQL, renaming the schema in statements but never in COPY data.
-
-    pg_dump writes an identity column as ``CREATE TABLE`` followed by ``ALTER TABLE ...
-    ALTER COLUMN ... ADD GENERATED ... AS IDENTITY (...)``, which Citus refuses on a
-    distributed table; the identity (same sequence name and options) is folded into the
-    ``CREATE TABLE`` instead: the same table on any PostgreSQL.
-    """
-    in_copy = False
-    table: list[bytes] = []  # a CREATE TABLE held back until the next statement is known
-    between: list[bytes] = []  # comments and blank lines after it
-    lines = iter(source)
-    for line in lines:
-        if in_copy:
-            if line == b"\\.\n":
-                in_copy = False
-            sink.write(line)
-            continue
-        if table and table[-1] != b");\n":
-            table.append(line)
-            continue
-        if table and (not line.strip() or line.startswith(b"--")):
-            between.append(line)
-            continue
-        if table:
-            folded = False
-            if line.startswith(b"ALTER TABLE ") and b" ADD GENERATED " in line:
-                while not line.rstrip().endswith(b";"):
-                    line += next(lines)
-                folded = _fold_identity(table, _IDENTITY.fullmatch(line))
-            sink.write(pattern.sub(target, b"".join(table + between)))
-            table, between = [], []
-            if folded:
-                continue
-        if line.startswith(b"CREATE TABLE ") and not line.rstrip().endswith(b";"):
-            table = [line]
-            continue
-        if line.startswith(b"COPY ") and line.rstrip().endswith(b"FROM stdin;"):
-            in_copy = True
-        sink.write(pattern.sub(target, line))
-    sink.write(pattern.sub(target, b"".join(table + between)))
-
-
-def _fold_identity(table: list[bytes], identity: re.Match | None) -> bool:
-    """Put an ``ADD GENERATED ... AS IDENTITY`` into the held ``CREATE TABLE``'s column line."""
-    if identity is None or not table[0].startswith(b"CREATE TABLE " + identity["table"] + b" ("):
-        return False
-    column = re.compile(rb"(\s+" + re.escape(identity["column"]) + rb" .*?)(,?)\n")
-    options = b" ".join(identity["options"].split())
-    for i, line in enumerate(table[1:], start=1):
-        match = column.fullmatch(line)
-        if match:
-            table[i] = b"%s %s (%s)%s\n" % (match[1], identity["kind"], options, match[2])
-            return True
-    return False
 
 
 def _replay_and_swap(*, store: Store, backup: Backup, scratch: str, actor: User | None) -> dict:
