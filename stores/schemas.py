@@ -155,14 +155,36 @@ def schema_create_from_template(*, schema_name: str, template: Template) -> None
     """One batch of DDL and one INSERT of the migration rows, atomically."""
     _check_schema_name(schema_name)
     apps_, names = zip(*template.migrations, strict=True) if template.migrations else ((), ())
+    ddl = template.ddl.replace(PLACEHOLDER, schema_name)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(template.ddl.replace(PLACEHOLDER, schema_name))
+        # Citus sends DDL on to the worker as one prepared statement each: there, one by one.
+        for statement in _statements(ddl) if _on_citus() else [ddl]:
+            cursor.execute(statement)
         cursor.execute(
             f'INSERT INTO "{schema_name}".django_migrations (app, name, applied) '
             "SELECT a, n, now() FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS m(a, n, i) "
             "ORDER BY i",
             [list(apps_), list(names)],
         )
+
+
+def _statements(ddl: str) -> list[str]:
+    """pg_dump's schema-only DDL split into statements (each ends a line with ";")."""
+    statements, current = [], []
+    for line in ddl.splitlines():
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            statements.append("\n".join(current))
+            current = []
+    if current and "".join(current).strip():
+        statements.append("\n".join(current))
+    return statements
+
+
+def _on_citus() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
+        return cursor.fetchone()[0]
 
 
 # --- spare schemas: made ahead, renamed into a store in one catalog update ------------
