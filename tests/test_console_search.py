@@ -120,6 +120,9 @@ def test_it_uses_the_indexes_for_substring_search(store):
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
         if cursor.fetchone() is None:
             pytest.skip("this PostgreSQL has no pg_trgm (the embedded pgserver): no trigram index")
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+        if cursor.fetchone() is not None:
+            pytest.skip("on Citus the workers lack the folding function: no trigram index there")
     connection.set_tenant(store)
     with connection.cursor() as cursor:
         cursor.execute(
