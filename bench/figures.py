@@ -6,8 +6,6 @@ import io
 import json
 import random
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,11 +23,10 @@ from django.test.utils import CaptureQueriesContext
 
 from bench.dataset import BENCH_OWNER, Dataset, dashboard_account
 from bench.floor import floor
-from bench.processes import MemorySampler, Web, Worker
+from bench.processes import MemorySampler, Web, Worker, load_from_second_process
 from bench.raw_forget import raw_forget_seconds
 from bench.report import Figure
 from bench.stats import percentile
-from clerkgdpr.runtime import BASE_DIR
 from customers.api.keys import api_key_create
 from customers.privacy.forget import forget_execute
 from customers.privacy.forget_requests import forget_request_create, forget_requests_create_bulk
@@ -268,24 +265,9 @@ def load_click_p95(
     process (bench/load.py); its latency summary."""
     template = f"/v2/log/click?key={key}&product={{n}}&visitor=v-click-{{n}}"
     extra = [f"--until={until}"] if until is not None else []
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.load",
-            f"--port={run.web.port}",
-            f"--rate={rate}",
-            f"--seconds={seconds}",
-            f"--path-template={template}",
-            *extra,
-        ],
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=seconds * 10 + 60,
-        check=True,
+    return load_from_second_process(
+        port=run.web.port, template=template, rate=rate, seconds=seconds, extra=extra
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def ingestion(run: Run) -> list[Figure]:

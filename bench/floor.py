@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
-import sys
 from urllib.parse import quote
 
 from django.db import connection
 
+from bench.processes import load_from_second_process
 from bench.report import Figure
 from bench.urls import FLOOR_TABLE
-from clerkgdpr.runtime import BASE_DIR
 from customers.api.keys import api_key_create
 
 STEP_P95_MS = 20.0
@@ -28,24 +26,9 @@ STEP_P95_MS = 20.0
 
 def _load(run, template: str, *, rate: float, seconds: float, body: str = "") -> dict:
     extra = [f"--post-body-template={body}"] if body else []
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.load",
-            f"--port={run.web.port}",
-            f"--rate={rate}",
-            f"--seconds={seconds}",
-            f"--path-template={template}",
-            *extra,
-        ],
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=seconds * 10 + 60,
-        check=True,
+    result = load_from_second_process(
+        port=run.web.port, template=template, rate=rate, seconds=seconds, extra=extra
     )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["errors"]:
         raise RuntimeError(f"{template.split('?')[0]} errors: {result}")
     return result

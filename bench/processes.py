@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -102,3 +105,28 @@ class MemorySampler(threading.Thread):
     def stop(self) -> None:
         self._halt.set()
         self.join(timeout=5)
+
+
+def load_from_second_process(
+    *, port: int, template: str, rate: float, seconds: float, extra: list[str] | None = None
+) -> dict:
+    """``template`` requested at ``rate`` for ``seconds`` by bench/load.py in a process of its
+    own (open loop); its latency summary."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.load",
+            f"--port={port}",
+            f"--rate={rate}",
+            f"--seconds={seconds}",
+            f"--path-template={template}",
+            *(extra or []),
+        ],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=seconds * 10 + 60,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -24,7 +24,13 @@ from django_tenants.utils import tenant_context
 
 from customers import jobs
 from customers.models import Customer, Visitor
-from customers.privacy.subjects import Subject, SubjectKind, clean_identifier, customer_devices
+from customers.privacy.subjects import (
+    Subject,
+    SubjectKind,
+    clean_identifier,
+    customer_devices,
+    subject_with_devices,
+)
 from gdpr_dashboard.models import (
     PrivacyRequest,
     RequestKind,
@@ -157,15 +163,7 @@ def _resolve_many(cleaned: list[tuple[SubjectKind, str]]) -> list[Subject]:
         customer = by_email.get(value) if kind == "email" else by_ref.get(value)
         own, shared = devices[customer.pk] if customer else ([], [])
         subjects.append(
-            Subject(
-                kind=kind,
-                value=value,
-                customer=customer,
-                visitor_ids=[pk for pk, _ in own],
-                visitor_refs=[ref for _, ref in own],
-                shared_visitor_ids=[pk for pk, _ in shared],
-                shared_visitor_refs=[ref for _, ref in shared],
-            )
+            subject_with_devices(kind=kind, value=value, customer=customer, own=own, shared=shared)
         )
     return subjects
 

@@ -158,6 +158,18 @@ def resolve_subject(*, kind: SubjectKind, value: str) -> Subject:
         own = list(Visitor.objects.filter(visitor_ref=value).values_list("pk", "visitor_ref"))
     elif customer is not None:
         own, shared = customer_devices([customer.pk])[customer.pk]
+    return subject_with_devices(kind=kind, value=value, customer=customer, own=own, shared=shared)
+
+
+def subject_with_devices(
+    *,
+    kind: SubjectKind,
+    value: str,
+    customer: Customer | None,
+    own: list[tuple[int, str]],
+    shared: list[tuple[int, str]] = (),
+) -> Subject:
+    """A subject from its devices as (visitor pk, visitor id) pairs."""
     return Subject(
         kind=kind,
         value=value,
