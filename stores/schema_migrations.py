@@ -112,6 +112,25 @@ def stores_verify(*, slugs: Iterable[str] | None = None) -> list[Lacking]:
     return sorted(lacking, key=lambda item: item.store_id)
 
 
+# The parent's connections as a forked child found them: kept (never used, never closed,
+# never collected) so that nothing of the child's ever touches the parent's sessions.
+_parents: list = []
+
+
+def _leave_parent_connections() -> None:
+    """In a forked pool process: open connections of its own. ``close_all`` in the parent
+    leaves a connection open inside a transaction (a caller's, a test's); its socket is the
+    parent's, and two processes on one socket read each other's answers."""
+    for conn in connections.all(initialized_only=True):
+        _parents.append(conn.connection)
+        conn.connection = None
+        conn.in_atomic_block = False
+        conn.savepoint_ids = []
+        conn.needs_rollback = False
+        conn.closed_in_transaction = False
+        conn.run_on_commit = []
+
+
 def _migrate_one(job: tuple[int, str, str, str, str]) -> tuple[str, str | None]:
     """In a pool process: migrate one schema, note its new state; (slug, error or None)."""
     store_id, slug, schema_name, state, lock_timeout = job
@@ -153,7 +172,8 @@ def stores_migrate(
         return result
     connections.close_all()  # forked children must not share the parent's socket
     context = multiprocessing.get_context("fork")
-    with context.Pool(processes=max(1, min(workers, len(jobs)))) as pool:
+    processes = max(1, min(workers, len(jobs)))
+    with context.Pool(processes=processes, initializer=_leave_parent_connections) as pool:
         for slug, error in pool.imap_unordered(_migrate_one, jobs):
             if error is None:
                 result.done.append(slug)
