@@ -182,6 +182,13 @@ def _statements(ddl: str) -> list[str]:
 
 
 def _on_citus() -> bool:
+    """Asked once per process and database, not per store created."""
+    settings_dict = connection.settings_dict
+    return _citus_in(settings_dict["HOST"], settings_dict["PORT"], settings_dict["NAME"])
+
+
+@functools.cache
+def _citus_in(host: str, port: str, name: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
         return cursor.fetchone()[0]

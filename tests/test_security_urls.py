@@ -75,7 +75,7 @@ EXPECTED: dict[str, Expect] = {
     "logout": POST_ONLY,
     "set_language": POST_ONLY,  # the header's language buttons, for everybody
     "store_home": STORE_DASHBOARD,
-    # Staff console (issue 3)
+    # Staff console: customer list, profiles, downloads
     "search": SIGNED_IN,  # everybody may search; results only from stores they may read
     "customer_list": STORE_PERSONAL_DATA,
     "customer_profile": STORE_PERSONAL_DATA,
@@ -87,20 +87,20 @@ EXPECTED: dict[str, Expect] = {
     # no store at all.
     "store_customer": Expect(LOGIN, 404, 404, 403, 200, 404, 200),
     "store_visitor": Expect(LOGIN, 404, 404, 403, 200, 404, 200),
-    # Forget (issue 4): the confirmation page and the ledger; lifting a suppression is POST only.
+    # Forget: the confirmation page and the ledger; lifting a suppression is POST only.
     "customer_forget": STORE_MANAGE,
     "visitor_forget": STORE_MANAGE,
     "privacy_requests": STORE_PERSONAL_DATA,
     "privacy_request": STORE_PERSONAL_DATA,
     "suppressions": STORE_MANAGE,
     "suppression_lift": SIGNED_IN_POST_ONLY,
-    # Store settings and API keys (issue 5)
+    # Store settings and API keys
     "store_settings": STORE_MANAGE,
-    # Retention bounds (issue 6)
+    # Retention bounds
     "retention_settings": STORE_MANAGE,
     "api_keys": STORE_MANAGE,
     "api_key_revoke": SIGNED_IN_POST_ONLY,
-    # GDPR dashboard (issue 7): every member of the account (no shopper data on it), the
+    # GDPR dashboard: every member of the account (no shopper data on it), the
     # trust page for everybody; support grants are POST only.
     "account_gdpr": ACCOUNT_MEMBER,
     "account_gdpr_print": ACCOUNT_MEMBER,
@@ -108,7 +108,7 @@ EXPECTED: dict[str, Expect] = {
     "account_support_grant_create": SIGNED_IN_POST_ONLY,
     "account_support_grant_revoke": SIGNED_IN_POST_ONLY,
     "trust": PUBLIC,
-    # Store API (issue 5): API keys only, no session; every refusal is the JSON error.
+    # Store API: API keys only, no session; every refusal is the JSON error.
     "v2_log_product": API_KEY,
     "v2_log_click": API_KEY,
     "v2_log_category": API_KEY,

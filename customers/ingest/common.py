@@ -161,13 +161,17 @@ ON CONFLICT (visitor_id, customer_id) DO UPDATE SET
 
 
 def links_touch(
-    pairs: dict[tuple[int, int], tuple[str, datetime, datetime]], *, reassign: bool = False
+    pairs: dict[tuple[int, int], tuple[str, datetime, datetime]],
+    *,
+    reassign: bool = False,
+    set_owner: bool = True,
 ) -> None:
     """Record that each (visitor pk, customer pk) device was seen with that customer.
 
     Links are only ever added here: a call never takes a device away from another
     customer. The device's first customer (``Visitor.customer``) is set where it has
     none; ``reassign`` (a private-key order sync) makes the newest pair's customer it.
+    ``set_owner=False``: the caller has just set it (the visitor upsert).
     """
     if not pairs:
         return
@@ -183,6 +187,8 @@ def links_touch(
                 [pairs[k][2] for k in keys],
             ],
         )
+        if not set_owner:
+            return
         newest: dict[int, int] = {}
         for (visitor_id, customer_id), _ in sorted(pairs.items(), key=lambda kv: kv[1][2]):
             newest[visitor_id] = customer_id

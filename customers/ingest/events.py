@@ -226,7 +226,11 @@ def _visitors_touch(store, events, customer_ids, suppressed, *, trusted) -> dict
             [list(col) for col in zip(*rows, strict=True)],
         )
         touched = {ref: {"id": pk, "customer_id": cid} for ref, pk, cid in cursor.fetchall()}
-    links_touch({(touched[ref]["id"], cid): seen for (ref, cid), seen in seen_with.items()})
+    # The upsert has already given each device its customer where it had none.
+    links_touch(
+        {(touched[ref]["id"], cid): seen for (ref, cid), seen in seen_with.items()},
+        set_owner=False,
+    )
     return touched
 
 
