@@ -80,7 +80,7 @@ def database_settings(url: str) -> dict:
         )
     query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
     return {
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "clerkgdpr.postgresql_backend",
         "NAME": parts.path.lstrip("/") or "postgres",
         "USER": parts.username or "postgres",
         "PASSWORD": parts.password or "",

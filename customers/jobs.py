@@ -22,13 +22,12 @@ from __future__ import annotations
 import logging
 import time
 
-import redis
 from celery import current_app
 from django.conf import settings
-from django.core.cache import caches
 from django.db import transaction
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
+from clerkgdpr import shared_redis
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -141,11 +140,11 @@ def inventory_refresh_queue(store_id: int, delay: int) -> bool:
     now = time.time()
     if now < _pending_until.get(store_id, 0.0) - PENDING_MARGIN:
         return False
-    shared = caches["shared"]
     try:
-        first = shared.add(_debounce_key(store_id), now + delay, timeout=delay + DEBOUNCE_SLACK)
-        starts = now + delay if first else shared.get(_debounce_key(store_id))
-    except redis.RedisError:
+        first, starts = shared_redis.set_unless_present(
+            _debounce_key(store_id), repr(now + delay), ttl=delay + DEBOUNCE_SLACK
+        )
+    except shared_redis.Error:
         log.warning("inventory refresh: Redis unavailable, queueing without debounce")
         first, starts = True, None
     try:
@@ -167,6 +166,6 @@ def inventory_refresh_started(store_id: int) -> None:
     """The recount starts: a change from now on asks for another one."""
     _pending_until.pop(store_id, None)
     try:
-        caches["shared"].delete(_debounce_key(store_id))
-    except redis.RedisError:
+        shared_redis.delete(_debounce_key(store_id))
+    except shared_redis.Error:
         log.warning("inventory refresh: Redis unavailable, pending key left to expire")

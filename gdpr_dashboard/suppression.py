@@ -29,7 +29,7 @@ def active_suppressions(
     if not pairs:
         return active
     table = connection.ops.quote_name(Suppression._meta.db_table)
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(
             f"SELECT s.identifier_kind, s.digest, s.forgotten_at FROM {table} s "
             "JOIN unnest(%s::text[], %s::text[]) AS w(kind, digest) "

@@ -346,12 +346,12 @@ def make_account_with_stores(n: int, owner) -> Account:
     return account
 
 
-# Whatever the number of stores: SET search_path (middleware), session, user, account,
-# membership, membership's store limits, stores (+inventory), their products, last
+# Whatever the number of stores (the session is on the public schema already): session,
+# user, account, membership, membership's store limits, stores (+inventory), their products, last
 # retention runs, last backups, sub-processors, their products, catalogue changes,
 # requests, access log, support grants, the header's store list, and the membership and
 # its store limits for the store navigation (the store used last stays in the header).
-DASHBOARD_QUERIES = 19
+DASHBOARD_QUERIES = 18
 
 
 @pytest.mark.parametrize("n_stores", [1, 50])

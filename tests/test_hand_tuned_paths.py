@@ -9,10 +9,13 @@ import pytest
 from django.db import connection
 from django.template import Context, Template
 from django.utils import timezone
+from pydantic import TypeAdapter
 
 from customers.api.auth import _key_row
 from customers.api.keys import api_key_revoke
 from customers.api.privacy import info_stream
+from customers.ingest.events import events_ingest
+from customers.ingest.schemas import Event
 from customers.privacy.subjects import resolve_subject
 from customers.templatetags.profile_tags import EVENT_ROWS
 from stores.models import ApiKey
@@ -144,3 +147,61 @@ def test_the_activity_json_built_by_postgresql_is_what_python_builds(in_store):
         }
         for visitor, kind, description, event in expected
     ]
+
+
+BROWSING = [
+    {"kind": "page", "url": "https://shop.example/a?b=1", "title": "Ä & <b>", "duration": 7},
+    {"kind": "category", "category": "Shoes / Men", "url": "https://shop.example/c"},
+    {"kind": "product", "product": 42, "api": "recommendations/popular"},
+    {"kind": "click", "product": "sku-9", "api": "search", "n": 3, "labels": ["Home", "Ä"]},
+    {"kind": "click", "product": "sku-9", "external": True},
+]
+EVENT_TABLES = {"page": "pageview", "category": "pageview", "product": "contentview"}
+
+
+def _stored(store, ref: str, table: str) -> tuple[dict, list[tuple]]:
+    skip = {"id", "visitor_ref", "visitor_digest", "visitor_id"}
+    connection.set_tenant(store)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM customers_visitor WHERE visitor_ref = %s", [ref])
+        names = [c.name for c in cursor.description]
+        visitor = dict(zip(names, cursor.fetchone(), strict=True))
+        cursor.execute(
+            f"SELECT * FROM customers_{table} WHERE visitor_id = %s ORDER BY occurred_at",
+            [visitor["id"]],
+        )
+        names = [c.name for c in cursor.description]
+        rows = [
+            tuple(v for n, v in zip(names, row, strict=True) if n not in skip)
+            for row in cursor.fetchall()
+        ]
+    connection.set_schema_to_public()
+    return {k: v for k, v in visitor.items() if k not in skip}, rows
+
+
+@pytest.mark.parametrize("event", BROWSING, ids=lambda e: e["kind"])
+def test_one_tracking_call_stores_what_a_batch_stores(store, event):
+    """A lone browsing event goes through one hand-written statement; a batch through the
+    general path: the visitor and the event row come out the same."""
+    adapter = TypeAdapter(Event)
+    at = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    for ref in ("lone", "known"):  # a new visitor, then one with earlier activity
+        earlier = adapter.validate_python(
+            {"kind": "product", "product": 1, "visitor": f"{ref}-a", "time": at}
+        )
+        if ref == "known":
+            events_ingest(store=store, events=[earlier])
+            events_ingest(
+                store=store,
+                events=[earlier.model_copy(update={"visitor": f"{ref}-b"}), _other(adapter, at)],
+            )
+        lone = adapter.validate_python({**event, "visitor": f"{ref}-a", "time": at})
+        events_ingest(store=store, events=[lone])
+        batch = [lone.model_copy(update={"visitor": f"{ref}-b"}), _other(adapter, at)]
+        events_ingest(store=store, events=batch)
+        table = EVENT_TABLES.get(event["kind"], "click")
+        assert _stored(store, f"{ref}-a", table) == _stored(store, f"{ref}-b", table)
+
+
+def _other(adapter, at):
+    return adapter.validate_python({"kind": "product", "product": 2, "visitor": "else", "time": at})

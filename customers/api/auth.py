@@ -7,11 +7,10 @@ import logging
 import math
 import time
 
-import redis
 from django.conf import settings
-from django.core.cache import caches
 from django.db import connection
 
+from clerkgdpr import shared_redis
 from customers.api.errors import ApiError
 from customers.api.keys import api_key_used, private_key_matches
 from stores.models import Account, ApiKey, Store
@@ -89,7 +88,7 @@ def _key_row(key: str) -> ApiKey | None:
     ``ApiKey.objects.select_related("store__account").filter(key=key, revoked_at=None)``.
     """
     sql, parts = _key_query()
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(sql, [key])
         row = cursor.fetchone()
     if row is None:
@@ -148,15 +147,11 @@ def rate_limit(api_key: ApiKey) -> None:
         return
     slot = int(now // window)
     name = f"ratelimit:{api_key.pk}:{slot}"
-    shared = caches["shared"]
     try:
-        shared.add(name, 0, timeout=window + 1)
-        count = shared.incr(name)
-    except redis.RedisError as exc:
+        count = shared_redis.count_in_window(name, ttl=window + 1)
+    except shared_redis.Error as exc:
         _down_until = now + REDIS_RETRY_AFTER
         log.warning("rate limit not checked, Redis unavailable: %s", type(exc).__name__)
-        return
-    except ValueError:  # the key expired between the two calls: a new window has begun
         return
     if count > limit:
         retry_after = max(1, math.ceil((slot + 1) * window - now))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -110,11 +111,65 @@ def events_ingest(*, store: Store, events: Iterable, trusted: bool = False) -> I
                     )
             else:
                 passing.append(event)
+        if len(kept) == 1 and len(passing) == 1 and _anonymous_browsing(store, passing[0]):
+            _browsing_event_write(store, passing[0], suppressed, result)
+            return result
         with transaction.atomic():
             suppressed.record()
             if passing:
                 _write_events(store, passing, suppressed, result, trusted=trusted)
     return result
+
+
+# The table of each browsing kind's rows, with its columns and the result's name.
+EVENT_TABLES = {
+    "page": (PageView, PAGE_VIEW_COLUMNS, "page_views"),
+    "category": (PageView, PAGE_VIEW_COLUMNS, "page_views"),
+    "product": (ContentView, CONTENT_VIEW_COLUMNS, "content_views"),
+    "click": (Click, CLICK_COLUMNS, "clicks"),
+}
+
+
+def _event_row(e, visitor_id: int) -> tuple:
+    """The event's row, in the order of its table's columns."""
+    kind = e.kind
+    if kind == "page":
+        return (visitor_id, e.url, e.title, e.category, e.duration, e.time)
+    if kind == "category":
+        return (visitor_id, e.url, e.category, e.category, 0, e.time)
+    if kind == "product":
+        return (visitor_id, e.product, e.api, e.time)
+    labels = json.dumps(e.labels) if e.labels else "[]"
+    return (visitor_id, e.product, e.api, e.n, e.external, labels, e.time)
+
+
+def _anonymous_browsing(store: Store, e) -> bool:
+    return bool(e.kind in EVENT_TABLES and e.visitor and not e.customer and store.track_browsing)
+
+
+def _browsing_event_write(store, e, suppressed: Suppressed, result: IngestResult) -> None:
+    """One page, category, product view or click of a visitor not logged in: the storefront's
+    tracking call. The visitor upsert and the event's row in one statement, atomic on its own,
+    so the call costs no transaction round trips; stores what ``_write_events`` stores."""
+    model, columns, name = EVENT_TABLES[e.kind]
+    # The visitor's dates never lie in the future (as in ``_visitors_touch``).
+    visitor = _visitor_row(e.visitor, [min(e.time, timezone.now())], suppressed, customer_id=None)
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(
+            _one_event_sql(model, columns),
+            [*([value] for value in visitor), *_event_row(e, 0)[1:]],
+        )
+    result.stored[name] += 1
+
+
+@functools.cache
+def _one_event_sql(model, columns) -> str:
+    names = ", ".join(name for name, _ in columns)
+    values = ", ".join(f"%s::{kind}" for _, kind in columns[1:])
+    return (
+        f"WITH v AS ({VISITOR_UPSERT}) "
+        f"INSERT INTO {model._meta.db_table} ({names}) SELECT v.id, {values} FROM v"
+    )
 
 
 def _write_events(
@@ -136,30 +191,17 @@ def _write_events(
             store, emails, visitors, suppressed, trusted=trusted
         )
 
-    pages, views, clicks = [], [], []
+    rows: dict[str, list[tuple]] = defaultdict(list)
     for e in events:
-        kind = e.kind
-        if kind == "page":
-            v = visitors[e.visitor]["id"]
-            pages.append((v, e.url, e.title, e.category, e.duration, e.time))
-        elif kind == "category":
-            v = visitors[e.visitor]["id"]
-            pages.append((v, e.url, e.category, e.category, 0, e.time))
-        elif kind == "product":
-            v = visitors[e.visitor]["id"]
-            views.append((v, e.product, e.api, e.time))
-        elif kind == "click":
-            v = visitors[e.visitor]["id"]
-            labels = json.dumps(e.labels) if e.labels else "[]"
-            clicks.append((v, e.product, e.api, e.n, e.external, labels, e.time))
-    for model, rows, name, columns in (
-        (PageView, pages, "page_views", PAGE_VIEW_COLUMNS),
-        (ContentView, views, "content_views", CONTENT_VIEW_COLUMNS),
-        (Click, clicks, "clicks", CLICK_COLUMNS),
-    ):
-        if rows:
-            insert_rows(model, columns, rows)
-            result.stored[name] += len(rows)
+        if e.kind in EVENT_TABLES:
+            rows[e.kind if e.kind != "category" else "page"].append(
+                _event_row(e, visitors[e.visitor]["id"])
+            )
+    for kind in ("page", "product", "click"):
+        if rows[kind]:
+            model, columns, name = EVENT_TABLES[kind]
+            insert_rows(model, columns, rows[kind])
+            result.stored[name] += len(rows[kind])
 
     sales = [e for e in events if e.kind == "sale"]
     if sales:
@@ -212,14 +254,11 @@ def _visitors_touch(store, events, customer_ids, suppressed, *, trusted) -> dict
             )
     if not times:
         return {}
-    rows = []
-    for ref in sorted(times):  # one order everywhere: concurrent batches cannot deadlock
-        ordered = sorted(times[ref])
-        visits, days, seconds = _batch_stats(ordered)
-        digest = suppressed.digest("visitor", ref)
-        rows.append(
-            (ref, digest, ordered[0], ordered[-1], 1 + visits, 1 + days, seconds, links.get(ref))
-        )
+    # One order everywhere: concurrent batches cannot deadlock.
+    rows = [
+        _visitor_row(ref, times[ref], suppressed, customer_id=links.get(ref))
+        for ref in sorted(times)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             VISITOR_UPSERT_TRUSTED if trusted else VISITOR_UPSERT,
@@ -232,6 +271,14 @@ def _visitors_touch(store, events, customer_ids, suppressed, *, trusted) -> dict
         set_owner=False,
     )
     return touched
+
+
+def _visitor_row(ref, times, suppressed, *, customer_id) -> tuple:
+    """One visitor's row for the upsert: its events' statistics within the call."""
+    ordered = sorted(times)
+    visits, days, seconds = _batch_stats(ordered)
+    digest = suppressed.digest("visitor", ref)
+    return (ref, digest, ordered[0], ordered[-1], 1 + visits, 1 + days, seconds, customer_id)
 
 
 # A batch entirely older than the visitor's last activity (sent out of order)
