@@ -5,7 +5,9 @@ paths and query strings carry e-mails, visitor ids and private API keys.
 Static files are served by whitenoise inside the app (clerkgdpr/wsgi.py).
 """
 
+import functools
 import os
+import re
 
 from gunicorn.glogging import Logger
 
@@ -22,12 +24,26 @@ class RedactingLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        atoms = {k: redact(v) if isinstance(v, str) else v for k, v in atoms.items()}
+        # Only the atoms the log line prints, each redacted: a request's atoms hold every
+        # header and environ value, and redacting them all cost more than a tracking
+        # call's own work in Python.
+        atoms = {
+            k: redact(v) if isinstance(v, str) else v
+            for k, v in ((k, atoms.get(k)) for k in _printed(self.cfg.access_log_format))
+            if v is not None
+        }
         # The bare query string (atom "q" and the QUERY_STRING environ atom) has no "?".
         for key in atoms:
             if (key == "q" or "query_string" in key.lower()) and atoms[key]:
                 atoms[key] = "[redacted]"
         return atoms
+
+
+@functools.cache
+def _printed(log_format: str) -> tuple[str, ...]:
+    """The atoms named in ``log_format`` (headers and environ keys as gunicorn keys them)."""
+    names = re.findall(r"%\(([^)]+)\)", log_format)
+    return tuple(n.lower() if n.startswith("{") else n for n in names)
 
 
 logger_class = RedactingLogger

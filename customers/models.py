@@ -83,6 +83,10 @@ class Visitor(models.Model):
     visit_count = models.PositiveIntegerField(default=1)
     visit_days = models.PositiveIntegerField(default=1)
     total_duration_seconds = models.PositiveIntegerField(default=0)
+    # When the last activity ended: a page view ends its duration after its time. Time on
+    # site counts from the first event of a visit to this end (null on rows from before:
+    # last_seen stands in).
+    active_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -1,9 +1,12 @@
 """Collection services: visitors on demand, statistics, settings and suppression honoured."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from customers.ingest.crm import customers_sync
@@ -251,3 +254,56 @@ def test_it_adds_no_visit_for_a_batch_older_than_the_last_activity(store):
     v = Visitor.objects.get(visitor_ref="v6")
     assert (v.visit_count, v.first_seen, v.last_seen) == (1, T0, T0 + timedelta(minutes=600))
     assert PageView.objects.count() == 3  # the events themselves are kept
+
+
+def test_a_lone_page_view_counts_its_duration(store):
+    events_ingest(
+        store=store,
+        events=events(
+            {"kind": "page", "visitor": "v-long", "url": "/", "duration": 240, "time": at(0)}
+        ),
+    )
+    connection.set_tenant(store)
+    v = Visitor.objects.get(visitor_ref="v-long")
+    assert (v.visit_count, v.total_duration_seconds) == (1, 240)
+    assert v.active_until == T0 + timedelta(seconds=240)
+
+
+def _time_on_site(spans: list[tuple[int, int]]) -> tuple[int, int]:
+    """(visits, seconds): a visit runs from its first event to the end of its last
+    activity and ends after 30 minutes without any."""
+    visits, seconds, until = 0, 0, None
+    for start, end in sorted(spans):
+        if until is None or start - until > 30 * 60:
+            visits, seconds = visits + 1, seconds + end - start
+        else:
+            seconds += max(0, end - until)
+        until = end if until is None else max(until, end)
+    return visits, seconds
+
+
+_page = st.tuples(st.integers(0, 3 * 3600), st.integers(0, 45 * 60))
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(pages=st.lists(_page, min_size=1, max_size=8))
+def test_time_on_site_is_the_same_whether_sent_one_by_one_or_at_once(store, pages):
+    """Page views with durations, overlapping, back to back or hours apart: each call alone
+    (as the storefront sends them, in order) and all in one batch count the same visits and
+    seconds, and neither counts an overlap twice."""
+    refs = {"one-by-one": f"v-{uuid.uuid4().hex}", "at-once": f"v-{uuid.uuid4().hex}"}
+    raw = [
+        {"kind": "page", "url": "/", "duration": d, "time": int(T0.timestamp()) + s}
+        for s, d in sorted(pages)
+    ]
+    for event in raw:
+        events_ingest(store=store, events=events({**event, "visitor": refs["one-by-one"]}))
+    events_ingest(store=store, events=events(*({**e, "visitor": refs["at-once"]} for e in raw)))
+    connection.set_tenant(store)
+    expected = _time_on_site([(s, s + d) for s, d in pages])
+    for ref in refs.values():
+        v = Visitor.objects.get(visitor_ref=ref)
+        assert (v.visit_count, v.total_duration_seconds) == expected
+    connection.set_schema_to_public()

@@ -6,7 +6,7 @@ import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models.functions import Lower
@@ -153,7 +153,7 @@ def _browsing_event_write(store, e, suppressed: Suppressed, result: IngestResult
     so the call costs no transaction round trips; stores what ``_write_events`` stores."""
     model, columns, name = EVENT_TABLES[e.kind]
     # The visitor's dates never lie in the future (as in ``_visitors_touch``).
-    visitor = _visitor_row(e.visitor, [min(e.time, timezone.now())], suppressed, customer_id=None)
+    visitor = _visitor_row(e.visitor, [_span(e, timezone.now())], suppressed, customer_id=None)
     with connection.prepared_cursor() as cursor:
         cursor.execute(
             _one_event_sql(model, columns),
@@ -235,14 +235,14 @@ def _visitors_touch(store, events, customer_ids, suppressed, *, trusted) -> dict
     concurrent batches for one visitor add up correctly. Returns
     {visitor_ref: {"id", "customer_id"}} for every visitor of the events.
     """
-    times: dict[str, list[datetime]] = defaultdict(list)
+    times: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     links: dict[str, int] = {}
     seen_with: dict[tuple[str, int], tuple[str, datetime, datetime]] = {}
     # Events are stored with the time sent (up to a day ahead is taken); the visitor's
     # dates, which retention counts from, never lie in the future.
     now = timezone.now()
     for e in events:
-        times[e.visitor].append(min(e.time, now))
+        times[e.visitor].append(_span(e, now))
         if e.customer and e.customer in customer_ids:
             links.setdefault(e.visitor, customer_ids[e.customer])
             key = (e.visitor, customer_ids[e.customer])
@@ -273,31 +273,53 @@ def _visitors_touch(store, events, customer_ids, suppressed, *, trusted) -> dict
     return touched
 
 
-def _visitor_row(ref, times, suppressed, *, customer_id) -> tuple:
+def _span(e, now: datetime) -> tuple[datetime, datetime]:
+    """When the event began and ended (a page view lasts its duration), never after now."""
+    start = min(e.time, now)
+    return start, min(start + timedelta(seconds=getattr(e, "duration", 0) or 0), now)
+
+
+def _visitor_row(ref, spans, suppressed, *, customer_id) -> tuple:
     """One visitor's row for the upsert: its events' statistics within the call."""
-    ordered = sorted(times)
-    visits, days, seconds = _batch_stats(ordered)
+    ordered = sorted(spans)
+    visits, days, seconds, until = _batch_stats(ordered)
     digest = suppressed.digest("visitor", ref)
-    return (ref, digest, ordered[0], ordered[-1], 1 + visits, 1 + days, seconds, customer_id)
+    return (
+        ref,
+        digest,
+        ordered[0][0],
+        max(start for start, _ in ordered),
+        1 + visits,
+        1 + days,
+        seconds,
+        customer_id,
+        until,
+    )
 
 
-# A batch entirely older than the visitor's last activity (sent out of order)
-# only widens first_seen; one that starts within 30 minutes of it continues
-# the last visit (no new visit, the gap counts as duration).
+# A batch entirely older than the visitor's last event (sent out of order) adds no visit or
+# day and only widens first_seen. Time on site runs from a visit's first event to the end
+# of its last activity (``active_until``: a page view ends its duration after its time); a
+# visit ends after 30 minutes without activity. A batch that starts within 30 minutes of
+# that end continues the visit (the gap counts); one that starts before it overlaps it (or
+# is older), and the overlap is not counted twice: exactly, when the batch's events form
+# one visit, as every storefront call's do; a batch whose first visit ends inside the
+# earlier activity loses at most that difference.
 # Only IMMUTABLE functions in DO UPDATE SET (Citus refuses others on distributed tables):
 # gaps are `timestamptz - timestamptz` compared with an interval, never `timestamptz +
 # interval` (STABLE); `AT TIME ZONE 'UTC'` on timestamptz and `extract(epoch FROM interval)`
 # are IMMUTABLE. tests/test_citus.py runs this upsert on a Citus cluster.
+_UNTIL = "COALESCE(v.active_until, v.last_seen)"
+_GAP = f"interval '{VISIT_GAP.seconds} seconds'"
 VISITOR_UPSERT = f"""
 INSERT INTO {Visitor._meta.db_table} AS v (visitor_ref, visitor_digest, first_seen, last_seen,
-    visit_count, visit_days, total_duration_seconds, customer_id)
+    visit_count, visit_days, total_duration_seconds, customer_id, active_until)
 SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[],
-    %s::int[], %s::int[], %s::int[], %s::bigint[]) ORDER BY 1
+    %s::int[], %s::int[], %s::int[], %s::bigint[], %s::timestamptz[]) ORDER BY 1
 ON CONFLICT (visitor_ref) DO UPDATE SET
     visit_count = v.visit_count + CASE
         WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
-        WHEN EXCLUDED.first_seen - v.last_seen > interval '{VISIT_GAP.seconds} seconds'
-            THEN EXCLUDED.visit_count
+        WHEN EXCLUDED.first_seen - {_UNTIL} > {_GAP} THEN EXCLUDED.visit_count
         ELSE EXCLUDED.visit_count - 1 END,
     visit_days = v.visit_days + CASE
         WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
@@ -305,12 +327,13 @@ ON CONFLICT (visitor_ref) DO UPDATE SET
             > (v.last_seen AT TIME ZONE 'UTC')::date THEN EXCLUDED.visit_days
         ELSE EXCLUDED.visit_days - 1 END,
     total_duration_seconds = v.total_duration_seconds + CASE
-        WHEN EXCLUDED.last_seen <= v.last_seen THEN 0
-        WHEN EXCLUDED.first_seen > v.last_seen
-            AND EXCLUDED.first_seen - v.last_seen <= interval '{VISIT_GAP.seconds} seconds'
+        WHEN EXCLUDED.first_seen - {_UNTIL} > {_GAP} THEN EXCLUDED.total_duration_seconds
+        WHEN EXCLUDED.first_seen >= {_UNTIL}
             THEN EXCLUDED.total_duration_seconds
-                + floor(extract(epoch FROM EXCLUDED.first_seen - v.last_seen))::int
-        ELSE EXCLUDED.total_duration_seconds END,
+                + floor(extract(epoch FROM EXCLUDED.first_seen - {_UNTIL}))::int
+        ELSE GREATEST(0, EXCLUDED.total_duration_seconds
+                - ceil(extract(epoch FROM {_UNTIL} - EXCLUDED.first_seen))::int) END,
+    active_until = GREATEST({_UNTIL}, EXCLUDED.active_until),
     first_seen = LEAST(v.first_seen, EXCLUDED.first_seen),
     last_seen = GREATEST(v.last_seen, EXCLUDED.last_seen),
     customer_id = COALESCE(v.customer_id, EXCLUDED.customer_id)
@@ -324,19 +347,23 @@ VISITOR_UPSERT_TRUSTED = VISITOR_UPSERT.replace(
 )
 
 
-def _batch_stats(times: list[datetime]) -> tuple[int, int, int]:
-    """Within sorted event times: (visits after the first, day changes, seconds in visits)."""
+def _batch_stats(spans: list[tuple[datetime, datetime]]) -> tuple[int, int, int, datetime]:
+    """Within (start, end) spans sorted by start: (visits after the first, day changes,
+    seconds in visits, when the last activity ended)."""
     visits = days = 0
-    seconds = 0.0
-    for previous, t in zip(times, times[1:], strict=False):
-        gap = t - previous
-        if gap > VISIT_GAP:
+    start, until = spans[0]
+    seconds = (until - start).total_seconds()
+    previous = start
+    for start, end in spans[1:]:
+        if start - until > VISIT_GAP:
             visits += 1
-        else:
-            seconds += gap.total_seconds()
-        if t.date() != previous.date():
+            seconds += (end - start).total_seconds()
+        else:  # the same visit: it now lasts until this event's end, if that is later
+            seconds += max(0.0, (end - until).total_seconds())
+        if start.date() != previous.date():
             days += 1
-    return visits, days, int(seconds)
+        until, previous = max(until, end), start
+    return visits, days, int(seconds), until
 
 
 def _emails_link(

@@ -58,6 +58,7 @@ def visitors_query(subject: Subject) -> QuerySet:
             "visit_count",
             "visit_days",
             "total_duration_seconds",
+            "active_until",
         )
     )
 
