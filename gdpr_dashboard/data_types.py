@@ -82,8 +82,9 @@ def data_types_for(store: Store) -> list[DataType]:
     events = n("page_views") + n("content_views") + n("clicks")
     crm_fields = ", ".join(store.crm_fields or [])
 
-    def counted(key: str, singular: str, plural: str) -> str:
-        return ngettext(singular, plural, n(key)) % {"n": _n(n(key))}
+    def counted(key: str, label: str) -> str:
+        """``label``: the ngettext of the count (a literal call, so makemessages finds it)."""
+        return label % {"n": _n(n(key))}
 
     return [
         DataType(
@@ -108,7 +109,10 @@ def data_types_for(store: Store) -> list[DataType]:
             ),
             held=n("customers") > 0 and (n("clicks") > 0 or n("orders") > 0),
             count=n("customers") if known else None,
-            count_label=counted("customers", "%(n)s customer", "%(n)s customers"),
+            count_label=counted(
+                "customers",
+                ngettext("%(n)s customer", "%(n)s customers", n("customers")),
+            ),
             collection=None,
             collection_note=_("follows from clicks and orders"),
         ),
@@ -120,8 +124,11 @@ def data_types_for(store: Store) -> list[DataType]:
             count=n("customers_with_email") if known else None,
             count_label=counted(
                 "customers_with_email",
-                "%(n)s customer with an e-mail address",
-                "%(n)s customers with an e-mail address",
+                ngettext(
+                    "%(n)s customer with an e-mail address",
+                    "%(n)s customers with an e-mail address",
+                    n("customers_with_email"),
+                ),
             ),
             collection=store.collect_emails,
         ),
@@ -131,7 +138,10 @@ def data_types_for(store: Store) -> list[DataType]:
             explanation=_("Historic orders, whether or not their customers can be identified."),
             held=n("orders") > 0,
             count=n("orders") if known else None,
-            count_label=counted("orders", "%(n)s order", "%(n)s orders"),
+            count_label=counted(
+                "orders",
+                ngettext("%(n)s order", "%(n)s orders", n("orders")),
+            ),
             collection=None,
             collection_note=_("always, orders stay anonymous after a forget"),
         ),
@@ -143,8 +153,11 @@ def data_types_for(store: Store) -> list[DataType]:
             count=n("customers_with_crm") if known else None,
             count_label=counted(
                 "customers_with_crm",
-                "%(n)s customer with CRM fields",
-                "%(n)s customers with CRM fields",
+                ngettext(
+                    "%(n)s customer with CRM fields",
+                    "%(n)s customers with CRM fields",
+                    n("customers_with_crm"),
+                ),
             ),
             collection=bool(store.crm_fields),
             collection_note=crm_fields,
@@ -155,7 +168,10 @@ def data_types_for(store: Store) -> list[DataType]:
             explanation=_("The current basket of a visitor or an e-mail address."),
             held=n("baskets") > 0,
             count=n("baskets") if known else None,
-            count_label=counted("baskets", "%(n)s basket", "%(n)s baskets"),
+            count_label=counted(
+                "baskets",
+                ngettext("%(n)s basket", "%(n)s baskets", n("baskets")),
+            ),
             collection=store.track_browsing or store.collect_emails,
         ),
         DataType(
@@ -164,7 +180,10 @@ def data_types_for(store: Store) -> list[DataType]:
             explanation=_("E-mail addresses subscribed to (or withdrawn from) the newsletter."),
             held=n("subscribers") > 0,
             count=n("subscribers") if known else None,
-            count_label=counted("subscribers", "%(n)s subscription", "%(n)s subscriptions"),
+            count_label=counted(
+                "subscribers",
+                ngettext("%(n)s subscription", "%(n)s subscriptions", n("subscribers")),
+            ),
             collection=store.collect_emails,
         ),
     ]

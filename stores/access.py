@@ -65,6 +65,16 @@ def stores_visible_to(user: User) -> QuerySet[Store]:
     )
 
 
+def stores_matching(user: User, query: str) -> QuerySet[Store]:
+    """The user's visible stores whose name, address (slug) or account name holds ``query``."""
+    stores = stores_visible_to(user)
+    if query:
+        stores = stores.filter(
+            Q(name__icontains=query) | Q(slug__icontains=query) | Q(account__name__icontains=query)
+        )
+    return stores
+
+
 def membership_for(user: User, store: Store) -> Membership | None:
     membership = (
         Membership.objects.filter(user=user, account_id=store.account_id)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.http import HttpRequest
 
 from stores.access import (
@@ -12,6 +14,15 @@ from stores.access import (
 
 # Pages that are about no store: the list of stores itself.
 PAGES_WITHOUT_STORE = ("home",)
+# The header's store menu lists this many stores; with more, it offers to find one by name
+# (and the store list pages through all of them).
+SWITCHER_STORES = 12
+
+
+@dataclass(frozen=True)
+class Switcher:
+    stores: list  # the first SWITCHER_STORES, by account and name
+    more: bool  # the user sees more stores than these
 
 
 def console(request: HttpRequest) -> dict:
@@ -26,7 +37,7 @@ def console(request: HttpRequest) -> dict:
         return {}
     frame = _Frame(request, getattr(request, "store_access", None))
     return {
-        "visible_stores": frame.visible,
+        "store_switcher": frame.switcher,
         "current_store": frame.store,
         "current_access": frame.access,
         "header_search": frame.can_search,
@@ -39,6 +50,14 @@ class _Frame:
         self.visible = stores_visible_to(request.user)
         self._access, self._looked_up = access, access is not None
         self._can_search: bool | None = None
+        self._switcher: Switcher | None = None
+
+    def switcher(self) -> Switcher:
+        """The header's store menu: one query with a LIMIT, whatever the number of stores."""
+        if self._switcher is None:
+            first = list(self.visible[: SWITCHER_STORES + 1])
+            self._switcher = Switcher(first[:SWITCHER_STORES], len(first) > SWITCHER_STORES)
+        return self._switcher
 
     def access(self) -> StoreAccess | None:
         if not self._looked_up:
@@ -64,10 +83,14 @@ class _Frame:
         match = getattr(self.request, "resolver_match", None)
         if match is not None and match.url_name in PAGES_WITHOUT_STORE:
             return None
-        # The same queryset object the switcher iterates: evaluated once for both.
-        stores = list(self.visible)
+        # The switcher's stores first (no query of its own); the full list only when the
+        # store used last is not among them.
         account_slug = match.kwargs.get("account_slug") if match else None
-        if account_slug:
-            stores = [s for s in stores if s.account.slug == account_slug]
         last = self.request.session.get(LAST_STORE_SESSION_KEY)
-        return next((s for s in stores if s.slug == last), stores[0] if stores else None)
+        switcher = self.switcher()
+        listed = [s for s in switcher.stores if not account_slug or s.account.slug == account_slug]
+        found = next((s for s in listed if s.slug == last), None)
+        if found is not None or not switcher.more or (listed and not last):
+            return found or (listed[0] if listed else None)
+        visible = self.visible.filter(account__slug=account_slug) if account_slug else self.visible
+        return (visible.filter(slug=last).first() if last else None) or visible.first()

@@ -1,21 +1,29 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from stores.access import stores_visible_to
-from stores.models import Account
+from stores.access import stores_matching
 from stores.services import user_language_set
+
+STORES_PER_PAGE = 60
+SWITCHER_FOUND = 12
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The user's accounts and stores."""
-    stores = list(stores_visible_to(request.user))
-    accounts = Account.objects.filter(memberships__user=request.user).order_by("name")
-    return render(request, "stores/home.html", {"stores": stores, "accounts": accounts})
+    """The user's stores by account, a page at a time, found by name (``q``). The header's
+    store menu asks here too (htmx, ``switcher``): the first matches as list items."""
+    query = " ".join(request.GET.get("q", "")[:100].split())
+    stores = stores_matching(request.user, query)
+    if request.htmx and request.GET.get("switcher"):
+        found = stores[:SWITCHER_FOUND] if query else []
+        return render(request, "stores/_switcher_found.html", {"found": found})
+    page = Paginator(stores, STORES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "stores/home.html", {"page": page, "query": query})
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
