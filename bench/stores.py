@@ -25,7 +25,7 @@ from celery import current_app
 from django.core.management import call_command
 from django.db import connection
 
-from bench import report
+from bench import many_stores_pages, report
 from bench.next_migration import next_migration
 from bench.stats import percentile
 from customers import jobs
@@ -91,6 +91,7 @@ def drop_everything(say) -> None:
     for store in stores:
         store.delete(force_drop=True)
     Store.objects.filter(account__slug=NIGHTLY_ACCOUNT).delete()  # rows only, no schemas
+    many_stores_pages.forget_owner()
     Account.objects.filter(slug__in=[ACCOUNT, NIGHTLY_ACCOUNT]).delete()
     for spare in SpareSchema.objects.all():  # left when there were more spares than stores
         schemas.schema_drop(spare.schema_name)
@@ -138,6 +139,44 @@ def main(argv: list[str] | None = None) -> None:
                 fill_ms,
             )
         )
+        say(f"the console of an account with {args.stores} stores …")
+        pages = many_stores_pages.measure(Account.objects.get(slug=ACCOUNT), say)
+        n = args.stores
+        figures += [
+            _figure(
+                "account_dashboard_ms",
+                f"GDPR dashboard, account with {n} stores (median)",
+                "ms",
+                300,
+                statistics.median(pages["dashboard"]),
+                "a DPO's overview of a big account",
+                note="in process, no HTTP",
+            ),
+            _figure(
+                "account_search_p95_ms",
+                f"Search of an exact e-mail or id across {n} stores, p95",
+                "ms",
+                50,
+                percentile(pages["search"], 0.95),
+                "find a person in every store at once",
+                note="substrings and names in the current store only",
+                detail={"p50": statistics.median(pages["search"])},
+            ),
+            _figure(
+                "account_store_page_ms",
+                "A store page with the store menu (median)",
+                "ms",
+                None,
+                statistics.median(pages["store_page"]),
+            ),
+            _figure(
+                "account_store_list_ms",
+                f"The store list, first of {-(-n // 60)} pages (median)",
+                "ms",
+                None,
+                statistics.median(pages["store_list"]),
+            ),
+        ]
         slugs = [f"bm-{i}" for i in range(args.stores)]
         started = time.perf_counter()
         call_command("migrate_stores", verbosity=0)

@@ -158,7 +158,7 @@ def schema_create_from_template(*, schema_name: str, template: Template) -> None
     ddl = template.ddl.replace(PLACEHOLDER, schema_name)
     with transaction.atomic(), connection.cursor() as cursor:
         # Citus sends DDL on to the worker as one prepared statement each: there, one by one.
-        for statement in _statements(ddl) if _on_citus() else [ddl]:
+        for statement in _statements(ddl) if on_citus() else [ddl]:
             cursor.execute(statement)
         cursor.execute(
             f'INSERT INTO "{schema_name}".django_migrations (app, name, applied) '
@@ -181,7 +181,7 @@ def _statements(ddl: str) -> list[str]:
     return statements
 
 
-def _on_citus() -> bool:
+def on_citus() -> bool:
     """Asked once per process and database, not per store created."""
     settings_dict = connection.settings_dict
     return _citus_in(settings_dict["HOST"], settings_dict["PORT"], settings_dict["NAME"])

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from customers.console.search import QueryRejected, clean_query, is_dashboard_query, search_stores
+from customers.console.search_exact import search_stores_exact
 from customers.privacy.access_log import search_access_record
 from stores.access import (
     LAST_STORE_SESSION_KEY,
@@ -37,13 +38,27 @@ def search(request: HttpRequest) -> HttpResponse:
     if query and is_dashboard_query(query):
         context["dashboards"] = _dashboards(request, current or last_store_for(request))
     if query:
-        context["hits"] = search_stores(query, stores=readable)
+        context["hits"] = _hits(query, readable)
         search_access_record(actor=request.user, hits=context["hits"])
     context["found"] = any(not store_hits.empty for store_hits in context["hits"])
     context.update(query=query, searched_stores=readable, current_search_store=current)
+    context["exact_elsewhere"] = len(readable) > FULL_SEARCH_STORES
     context["no_reader_role"] = not readable
     template = "customers/search.html"
     return render(request, template + "#results" if request.htmx else template, context)
+
+
+# Up to this many readable stores, every store is searched in full (names, parts of
+# addresses and ids); beyond, the first (the current store) in full and the others for the
+# exact e-mail, customer id or visitor id, many stores per statement.
+FULL_SEARCH_STORES = 20
+
+
+def _hits(query: str, readable: list) -> list:
+    if len(readable) <= FULL_SEARCH_STORES:
+        return search_stores(query, stores=readable)
+    first, others = readable[:1], readable[1:]
+    return search_stores(query, stores=first) + search_stores_exact(query, stores=others)
 
 
 def _current_first(stores: list, current) -> list:

@@ -1,0 +1,95 @@
+"""The top search for a user with many stores: exact identifiers in every store, the rest in
+the current one; the same exact rows the full search finds, in a few statements."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from customers.console.search import search_stores
+from customers.console.search_exact import search_stores_exact
+from customers.console.search_views import FULL_SEARCH_STORES
+from stores.access import LAST_STORE_SESSION_KEY
+from stores.models import Account, Membership, Role
+from stores.services import store_create
+from tests.conftest import login
+from tests.factories import CustomerFactory, VisitorFactory
+
+N = FULL_SEARCH_STORES + 5
+
+
+@pytest.fixture
+def many(db, django_user_model):
+    owner = django_user_model.objects.create_user(email="dpo@many.example", password="x" * 12)
+    account = Account.objects.create(slug="chain", name="Chain")
+    Membership.objects.create(user=owner, account=account, role=Role.OWNER)
+    stores = [
+        store_create(account=account, slug=f"chain-{i:02d}", name=f"Chain {i:02d}")
+        for i in range(N)
+    ]
+    people = {
+        3: [("C-1", "Ann@Example.com", "Ann Lee", "v-ann-3")],
+        17: [("C-9", "ann@example.com", "Ann L.", "v-ann")],
+        24: [("C-1", "bob@example.com", "Annabel", "v-bob")],
+    }
+    for i, rows in people.items():
+        connection.set_tenant(stores[i])
+        for ref, email, name, visitor in rows:
+            VisitorFactory(
+                visitor_ref=visitor,
+                customer=CustomerFactory(customer_ref=ref, email=email, name=name),
+            )
+        VisitorFactory(visitor_ref="v-alone")
+    connection.set_schema_to_public()
+    return owner, stores
+
+
+QUERIES = [
+    "ann@example.com",
+    "ANN@example.com",
+    "C-1",
+    "C-9",
+    "v-ann",
+    "v-alone",
+    "Annabel",
+    "nobody",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_it_finds_exactly_what_the_full_search_finds_exactly(many, query):
+    _, stores = many
+    exact = search_stores_exact(query, stores=stores)
+    full = search_stores(query, stores=stores)
+    for quick, slow in zip(exact, full, strict=True):
+        assert quick.store == slow.store
+        assert sorted(c["pk"] for c in quick.customers) == sorted(
+            c["pk"] for c in slow.customers if c["exact"]
+        )
+        wanted = {v["pk"]: v for v in slow.visitors if v["exact"]}
+        assert {v["pk"]: v for v in quick.visitors} == wanted
+
+
+def test_it_reads_every_store_in_one_statement(many):
+    _, stores = many
+    with CaptureQueriesContext(connection) as queries:
+        hits = search_stores_exact("ann@example.com", stores=stores)
+    statements = [q for q in queries.captured_queries if not q["sql"].startswith("SET ")]
+    assert len(statements) == 1
+    assert [h.store.slug for h in hits if not h.empty] == ["chain-03", "chain-17"]
+
+
+def test_the_page_searches_the_current_store_in_full_and_the_others_exactly(client, many):
+    owner, stores = many
+    login(client, owner)
+    session = client.session
+    session[LAST_STORE_SESSION_KEY] = "chain-24"
+    session.save()
+    html = client.get("/search", {"q": "annab"}).content.decode()
+    assert "Annabel" in html  # a part of a name, in the current store
+    html = client.get("/search", {"q": "Ann L"}).content.decode()
+    assert "Ann Lee" not in html  # a name in another store: exact identifiers only there
+    html = client.get("/search", {"q": "ann@example.com"}).content.decode()
+    assert "Chain 03" in html and "Chain 17" in html and "Ann Lee" in html
+    assert f"Searched {N} stores" in html
