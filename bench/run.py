@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 
+from bench import baseline as bench_baseline
 from bench import dataset, figures, report
 from bench.processes import MemorySampler, Web, Worker
 
@@ -37,6 +38,7 @@ def bench_run(
     port: int = 0,
     out: Path | None = None,
     keep: bool = False,
+    baseline: Path | None = None,
     say: Callable[[str], None] = print,
 ) -> list[report.Figure]:
     """Build the store, measure (``only`` these measurements, memory always), write the report."""
@@ -96,6 +98,8 @@ def bench_run(
     build = report.Figure("build_s", "Building the bench store (COPY)", "s", None)
     build.value = data.build_seconds
     results.append(build)
+    if baseline:
+        results += bench_baseline.ratios(results, Path(baseline))
     report.write(results, out_dir=out_dir, mode=mode, scale=dataclasses.asdict(scale))
     say("")
     say(report.table(results))
@@ -130,6 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: free)")
     parser.add_argument("--out", type=Path, help="output directory (default bench/…)")
     parser.add_argument("--keep", action="store_true", help="keep the bench store afterwards")
+    parser.add_argument(
+        "--baseline", type=Path, help="a results.json to compare with (ratios, ≤ 1.5 x)"
+    )
     args = parser.parse_args(argv)
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     bench_run(**{**vars(args), "only": only})

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -181,6 +182,10 @@ class Dashboard:
     access_log: list[AuditEvent]
     support_grants: list[SupportGrant]
     now: datetime
+    # Every store shown to this member; ``stores`` holds the rows of ``store_page`` only
+    # when the dashboard pages its per-store sections.
+    all_stores: list[Store] = field(default_factory=list)
+    store_page: Page | None = None
 
     @property
     def used_subprocessor_count(self) -> int:
@@ -279,14 +284,27 @@ def support_grants_for(store_ids: list[int], *, now: datetime) -> list[SupportGr
     )
 
 
-def dashboard_for(*, account: Account, membership: Membership) -> Dashboard:
-    """Everything the dashboard shows, in a fixed number of queries."""
+def dashboard_for(
+    *,
+    account: Account,
+    membership: Membership,
+    per_page: int | None = None,
+    page: str | int | None = None,
+) -> Dashboard:
+    """Everything the dashboard shows, in a fixed number of queries.
+
+    ``per_page``: the per-store sections (data types, retention and backups) show one page
+    of the stores; sub-processors, requests, the access log and grants cover them all.
+    """
     now = timezone.now()
     stores = dashboard_stores(account, membership)
     store_ids = [s.pk for s in stores]
-    runs = _latest_per_store(RetentionRun.objects.all(), store_ids, "started_at")
+    store_page = Paginator(stores, per_page).get_page(page) if per_page else None
+    shown = list(store_page.object_list) if store_page else stores
+    shown_ids = [s.pk for s in shown]
+    runs = _latest_per_store(RetentionRun.objects.all(), shown_ids, "started_at")
     backups = _latest_per_store(
-        Backup.objects.filter(purged_at__isnull=True), store_ids, "created_at"
+        Backup.objects.filter(purged_at__isnull=True), shown_ids, "created_at"
     )
     subprocessors = list(active_subprocessors())
     rows = subprocessor_rows(subprocessors, stores)
@@ -313,7 +331,7 @@ def dashboard_for(*, account: Account, membership: Membership) -> Dashboard:
                 last_retention_run=runs.get(s.pk),
                 last_backup=backups.get(s.pk),
             )
-            for s in stores
+            for s in shown
         ],
         subprocessors=rows,
         all_in_eea=all(in_eea(sp.country) for sp in subprocessors),
@@ -322,6 +340,8 @@ def dashboard_for(*, account: Account, membership: Membership) -> Dashboard:
         access_log=access_log,
         support_grants=support_grants_for(store_ids, now=now),
         now=now,
+        all_stores=stores,
+        store_page=store_page,
     )
 
 

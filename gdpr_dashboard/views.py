@@ -26,14 +26,23 @@ def _owner_account(request: HttpRequest, account_slug: str) -> tuple[Account, Me
     return account, membership
 
 
+# The per-store sections page through big accounts (the printable and DPA views list all).
+STORES_PER_PAGE = 50
+
+
 def _grant_form(d: selectors.Dashboard, data=None) -> SupportGrantForm:
-    return SupportGrantForm(data, stores=[row.store for row in d.stores])
+    return SupportGrantForm(data, stores=d.all_stores)
 
 
 @login_required
 def dashboard(request: HttpRequest, account_slug: str) -> HttpResponse:
     account, membership = get_account_for_user(request, account_slug)
-    d = selectors.dashboard_for(account=account, membership=membership)
+    d = selectors.dashboard_for(
+        account=account,
+        membership=membership,
+        per_page=STORES_PER_PAGE,
+        page=request.GET.get("stores"),
+    )
     context = {"d": d}
     if membership.can(Capability.MANAGE_SUPPORT_ACCESS):
         context["grant_form"] = _grant_form(d)

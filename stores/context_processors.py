@@ -11,6 +11,7 @@ from stores.access import (
     stores_readable_by,
     stores_visible_to,
 )
+from stores.models import Account
 
 # Pages that are about no store: the list of stores itself.
 PAGES_WITHOUT_STORE = ("home",)
@@ -38,6 +39,7 @@ def console(request: HttpRequest) -> dict:
     frame = _Frame(request, getattr(request, "store_access", None))
     return {
         "store_switcher": frame.switcher,
+        "header_accounts": frame.accounts,
         "current_store": frame.store,
         "current_access": frame.access,
         "header_search": frame.can_search,
@@ -78,6 +80,13 @@ class _Frame:
                 stores_readable_by(self.request.user).exists()
             )
         return self._can_search
+
+    def accounts(self) -> list:
+        """The user's accounts by name, for the account menu's GDPR links (one query, so
+        the menu names them all however many stores they hold)."""
+        return list(
+            Account.objects.filter(memberships__user=self.request.user).distinct().order_by("name")
+        )
 
     def _remembered_store(self):
         match = getattr(self.request, "resolver_match", None)

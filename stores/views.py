@@ -7,6 +7,8 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from stores.access import stores_matching
+from stores.forms import StoreFilterForm
+from stores.models import Store
 from stores.services import user_language_set
 
 STORES_PER_PAGE = 60
@@ -17,13 +19,15 @@ SWITCHER_FOUND = 12
 def home(request: HttpRequest) -> HttpResponse:
     """The user's stores by account, a page at a time, found by name (``q``). The header's
     store menu asks here too (htmx, ``switcher``): the first matches as list items."""
-    query = " ".join(request.GET.get("q", "")[:100].split())
-    stores = stores_matching(request.user, query)
+    form = StoreFilterForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    stores = stores_matching(request.user, query) if form.is_valid() else Store.objects.none()
     if request.htmx and request.GET.get("switcher"):
         found = stores[:SWITCHER_FOUND] if query else []
         return render(request, "stores/_switcher_found.html", {"found": found})
     page = Paginator(stores, STORES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "stores/home.html", {"page": page, "query": query})
+    context = {"page": page, "query": query, "form": form}
+    return render(request, "stores/home.html", context)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -99,3 +99,14 @@ def test_the_store_used_last_stays_in_the_header_beyond_the_first_twelve(client,
     html = client.get(f"/a/{account.slug}/gdpr/").content.decode()
     summary = _switcher(html).split("</summary>")[0]
     assert "Many store 0777" in summary
+
+
+def test_a_hostile_filter_is_a_clear_error_not_a_crash(client, owner):
+    _account(owner, 30)
+    login(client, owner)
+    for value in ("a\x00b", "bell\x07", "x" * 500):
+        response = client.get("/", {"q": value})
+        assert response.status_code == 200
+        assert 'class="error"' in response.content.decode()
+        found = client.get("/", {"q": value, "switcher": "1"}, HTTP_HX_REQUEST="true")
+        assert found.status_code == 200
