@@ -1,16 +1,37 @@
 from __future__ import annotations
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from gdpr_dashboard.services import SUPPORT_GRANT_MAX_HOURS
 from stores.models import Store, User
 
 
+class PlainSelect(forms.Select):
+    """A select built in Python: Django's renders every option through a template, 90 ms
+    for the thousand stores of a big account."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        chosen = {str(value)} if value not in (None, "") else set()
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (key, mark_safe(" selected") if str(key) in chosen else "", label)
+                for key, label in self.choices
+            ),
+        )
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(attrs), options)
+
+
 class SupportGrantForm(forms.Form):
     """An account owner lets a named platform staff member into one store for a while."""
 
-    store = forms.TypedChoiceField(coerce=int, label=_("Store"))
+    store = forms.TypedChoiceField(coerce=int, label=_("Store"), widget=PlainSelect)
     staff_email = forms.EmailField(
         label=_("Platform staff member's e-mail"),
         help_text=_("The support agent named in your support case."),

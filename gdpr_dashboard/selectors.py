@@ -102,20 +102,22 @@ def subprocessor_rows(
 
     Both arguments come with their products prefetched; this runs no query.
     """
-    stores = list(stores)
+    # Each store's products read once (a prefetched .all() still builds a queryset each
+    # time: 20,000 of them for 20 sub-processors and 1,000 stores).
+    store_products = [(store.name, list(store.products.all())) for store in stores]
     rows = []
     for sp in subprocessors:
         sp_products = {p.code: p.name for p in sp.products.all()}
         row = SubProcessorRow(subprocessor=sp, product_names=sorted(sp_products.values()))
         if sp.used_by_all:
-            if stores:
+            if store_products:
                 row.reasons.append("used by every store (platform infrastructure)")
         else:
             by_product: dict[str, list[str]] = {}
-            for store in stores:
-                for product in store.products.all():
+            for store_name, products in store_products:
+                for product in products:
                     if product.code in sp_products:
-                        by_product.setdefault(product.name, []).append(store.name)
+                        by_product.setdefault(product.name, []).append(store_name)
             for product_name, store_names in sorted(by_product.items()):
                 row.reasons.append(_reason(product_name, store_names))
         rows.append(row)

@@ -205,3 +205,31 @@ def test_one_tracking_call_stores_what_a_batch_stores(store, event):
 
 def _other(adapter, at):
     return adapter.validate_python({"kind": "product", "product": 2, "visitor": "else", "time": at})
+
+
+@pytest.mark.parametrize("value", [None, "", 2, "3"])
+def test_the_plain_select_renders_what_djangos_select_renders(value):
+    from html.parser import HTMLParser
+
+    from django import forms
+
+    from gdpr_dashboard.forms import PlainSelect
+
+    class Parsed(HTMLParser):
+        def __init__(self, html):
+            super().__init__()
+            self.tags, self.text = [], []
+            self.feed(html)
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, sorted(attrs)))
+
+        def handle_data(self, data):
+            if data.strip():
+                self.text.append(data.strip())
+
+    choices = [(1, "Main"), (2, HOSTILE[0]), (3, HOSTILE[1]), (4, HOSTILE[2])]
+    attrs = {"id": "id_store", "required": True}
+    plain = Parsed(PlainSelect(choices=choices).render("store", value, attrs))
+    django = Parsed(forms.Select(choices=choices).render("store", value, attrs))
+    assert (plain.tags, plain.text) == (django.tags, django.text)
