@@ -1,12 +1,14 @@
 """The console's middleware, passed by on the store API's ``/v2/`` calls.
 
-Static files, sessions, languages, CSRF, users, messages, htmx, login lockouts, the CSP
-header and the product's HTML error pages serve people in the console. A shop's v2 call
+Static files, sessions, languages, CSRF, users, messages, htmx, login lockouts and the
+CSP header serve people in the console. A shop's v2 call
 uses none of them (a key, not a session; JSON, not a page), and the storefront's tracking
 calls are the hottest path there is. Each of these middleware classes is wrapped here so a
 ``/v2/`` request goes straight past it, hooks included; it still goes through the rest:
 security headers, the host check, ``Cache-Control``, the public schema, the database-down
-503 and the API guard (``clerkgdpr/settings.py`` lists which is which).
+503 and the API guard (``clerkgdpr/settings.py`` lists which is which). So a tracking call
+never sets a session or CSRF cookie on a shopper's browser; Django's deployment check of
+the CSRF cookie looks for the middleware by name, so ``clerkgdpr/checks.py`` runs it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ HOOKS = ("process_view", "process_exception", "process_template_response")
 
 
 def _is_store_api(request) -> bool:
-    return request.path.startswith(STORE_API_PREFIX)
+    return request.path_info.startswith(STORE_API_PREFIX)
 
 
 def console_only(middleware_class: type) -> type:

@@ -92,7 +92,9 @@ def database_settings(url: str) -> dict:
         # (`make dev` sets it) closes each at the end of its request.
         "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": 5},
+        # prepare_threshold: only connection.prepared_cursor() binds on the server, so only
+        # its statements (the tracking call's) are prepared; Django's cursors never are.
+        "OPTIONS": {"connect_timeout": 5, "prepare_threshold": 5},
     }
 
 

@@ -30,7 +30,9 @@ def count_in_window(name: str, *, ttl: int) -> int:
     """Add one to the counter ``name`` (made with a ``ttl`` of seconds); the new count."""
     cache, client = _client()
     key = cache.make_key(name)
-    pipe = client.pipeline(transaction=False)
+    # MULTI/EXEC: the key cannot expire between the two, which would leave a counter
+    # without an expiry.
+    pipe = client.pipeline(transaction=True)
     pipe.set(key, 0, ex=ttl, nx=True)
     pipe.incr(key)
     return int(pipe.execute()[1])
@@ -44,7 +46,10 @@ def set_unless_present(name: str, value: str, *, ttl: int) -> tuple[bool, str | 
     pipe.set(key, value, ex=ttl, nx=True)
     pipe.get(key)
     stored, held = pipe.execute()
-    return bool(stored), None if held is None else held.decode()
+    try:
+        return bool(stored), None if held is None else held.decode()
+    except UnicodeDecodeError:  # not a value of ours: as if none were held
+        return bool(stored), None
 
 
 def delete(name: str) -> None:

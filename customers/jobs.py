@@ -132,7 +132,8 @@ _pending_until: dict[int, float] = {}
 
 
 def _debounce_key(store_id: int) -> str:
-    return f"inventory-refresh-pending:{store_id}"
+    # Values are text (the start time); the key name changed with that from pickled floats.
+    return f"inventory-refresh-due:{store_id}"
 
 
 def inventory_refresh_queue(store_id: int, delay: int) -> bool:

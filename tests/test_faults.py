@@ -87,6 +87,32 @@ def test_a_postgres_restart_answers_503_with_retry_after_then_recovers(own_serve
     assert statuses[-5:] == [200] * 5, "recovered after the restart"
 
 
+def test_tracking_calls_through_a_postgres_restart_answer_503_never_500(own_servers, web):
+    """The tracking call's prepared statements and its own SET search_path come back as
+    Django's database errors, so a lost connection is a 503 the shop retries."""
+    postgres, _, _, facts = own_servers
+    path = f"/v2/log/click?key={facts['key']}&product=1&visitor=v-restart"
+    assert web.request("GET", path, headers={})[0] == 200
+    for _ in range(6):  # past psycopg's prepare threshold: the statements are prepared
+        web.request("GET", path, headers={})
+    seen: list = []
+    stop = threading.Event()
+    worker = threading.Thread(target=_hammer, args=(web, path, {}, stop, seen))
+    worker.start()
+    try:
+        time.sleep(0.3)
+        postgres.restart(down_for=1.5)
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        worker.join()
+    statuses = [s for s, _, _ in seen]
+    assert set(statuses) <= {200, 503}, f"unexpected answers: {set(statuses)}"
+    assert 503 in statuses, "the restart was noticed"
+    assert all(retry == "5" for status, retry, _ in seen if status == 503)
+    assert statuses[-5:] == [200] * 5, "recovered after the restart"
+
+
 def _query(postgres: OwnPostgres, sql: str) -> list[tuple]:
     import psycopg
 

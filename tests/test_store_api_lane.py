@@ -19,7 +19,7 @@ def test_the_v2_calls_get_security_headers_and_no_console_middleware(client, api
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response["Cache-Control"]
     assert response["X-Frame-Options"] == "DENY"
-    # No session, language or CSRF work, no CSP header (JSON, not a page).
+    # No session or CSRF cookie, no language, no CSP header (JSON, not a page).
     assert not response.cookies
     assert "Vary" not in response or "Cookie" not in response["Vary"]
     assert "Content-Language" not in response
@@ -47,3 +47,12 @@ def test_each_wrapper_is_its_middleware_and_keeps_its_hooks():
         assert issubclass(wrapper, inner)
         for hook in console_middleware.HOOKS:
             assert hasattr(wrapper, hook) == hasattr(inner, hook)
+
+
+def test_the_csrf_cookie_check_django_skips_for_the_wrapped_middleware_runs(settings):
+    from django.core import checks
+
+    settings.CSRF_COOKIE_SECURE = True
+    assert "clerkgdpr.W016" not in {m.id for m in checks.run_checks(include_deployment_checks=True)}
+    settings.CSRF_COOKIE_SECURE = False
+    assert "clerkgdpr.W016" in {m.id for m in checks.run_checks(include_deployment_checks=True)}

@@ -20,8 +20,6 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         super().__init__(*args, **kwargs)
         self._search_path_sent = None
 
-    # Each resets the path it knows after the work is done (the rollback's own cursor would
-    # otherwise record the path again).
     def _handle_search_path(self, cursor=None):
         if (
             not self._setting_search_path
@@ -32,33 +30,49 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         ):
             self.search_path_set_schemas = self._search_path_sent
             return
+        # Unknown until the SET has gone through (an exception half-way leaves it unknown).
+        self._search_path_sent = None
         super()._handle_search_path(cursor)
         self._search_path_sent = self.search_path_set_schemas
 
     def prepared_cursor(self):
-        """A cursor whose statements PostgreSQL prepares once they repeat (psycopg's
-        ``prepare_threshold``, server-side parameters): planned once per connection, values
-        sent apart from the SQL. For the few statements every tracking call runs; Django's
-        cursor wrapper stays around it (error translation, query logging and counting).
+        """A cursor whose statements PostgreSQL prepares once they repeat: server-side
+        parameters, and psycopg prepares a statement on its ``prepare_threshold``-th run
+        (``clerkgdpr/runtime.py``), so it is planned once per connection. Django's own
+        cursors bind on the client and are never prepared. For the few statements every
+        tracking call runs; Django's cursor wrapper stays around it (error translation,
+        query logging and counting).
         """
         self.close_if_health_check_failed()
         self.ensure_connection()
-        self._handle_search_path()
-        with self.wrap_database_errors:
-            return self._prepare_cursor(psycopg.Cursor(self.connection))
+        with self.wrap_database_errors:  # a lost connection is Django's OperationalError
+            cursor = psycopg.Cursor(self.connection)
+            self._handle_search_path(cursor)
+        return self._prepare_cursor(cursor)
 
     def connect(self):
+        # A new session has no path of ours, whatever the flags of an old one say (a
+        # forked process drops its parent's connection without close()).
+        self._search_path_sent = None
+        self.search_path_set_schemas = None
         super().connect()
-        self._search_path_sent = None
 
+    # Each forgets the path after its work, even a failed one (a rollback's own cursor would
+    # otherwise record the path again).
     def close(self):
-        super().close()
-        self._search_path_sent = None
+        try:
+            super().close()
+        finally:
+            self._search_path_sent = None
 
     def rollback(self):
-        super().rollback()
-        self._search_path_sent = None
+        try:
+            super().rollback()
+        finally:
+            self._search_path_sent = None
 
     def _savepoint_rollback(self, sid):
-        super()._savepoint_rollback(sid)
-        self._search_path_sent = None
+        try:
+            super()._savepoint_rollback(sid)
+        finally:
+            self._search_path_sent = None
