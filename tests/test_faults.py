@@ -61,12 +61,9 @@ def _hammer(web: Web, path: str, headers: dict, stop: threading.Event, seen: lis
         time.sleep(0.02)
 
 
-def test_a_postgres_restart_answers_503_with_retry_after_then_recovers(own_servers, web):
-    postgres, _, _, facts = own_servers
-    path = f"/s/{facts['store']}/"
-    headers = {"Cookie": f"sessionid={facts['session']}"}
-    assert web.request("GET", path, headers=headers)[0] == 200
-
+def _through_a_restart(postgres, web: Web, path: str, headers: dict) -> list:
+    """``path`` requested all through a PostgreSQL restart: only 200 or 503 with Retry-After,
+    the restart noticed, and 200 again afterwards. What was seen, for further checks."""
     seen: list = []
     stop = threading.Event()
     worker = threading.Thread(target=_hammer, args=(web, path, headers, stop, seen))
@@ -78,13 +75,21 @@ def test_a_postgres_restart_answers_503_with_retry_after_then_recovers(own_serve
     finally:
         stop.set()
         worker.join()
-
     statuses = [s for s, _, _ in seen]
     assert set(statuses) <= {200, 503}, f"unexpected answers: {set(statuses)}"
     assert 503 in statuses, "the restart was noticed"
     assert all(retry == "5" for status, retry, _ in seen if status == 503)
-    assert all(b"Briefly unavailable" in body for status, _, body in seen if status == 503)
     assert statuses[-5:] == [200] * 5, "recovered after the restart"
+    return seen
+
+
+def test_a_postgres_restart_answers_503_with_retry_after_then_recovers(own_servers, web):
+    postgres, _, _, facts = own_servers
+    path = f"/s/{facts['store']}/"
+    headers = {"Cookie": f"sessionid={facts['session']}"}
+    assert web.request("GET", path, headers=headers)[0] == 200
+    seen = _through_a_restart(postgres, web, path, headers)
+    assert all(b"Briefly unavailable" in body for status, _, body in seen if status == 503)
 
 
 def test_tracking_calls_through_a_postgres_restart_answer_503_never_500(own_servers, web):
@@ -95,22 +100,7 @@ def test_tracking_calls_through_a_postgres_restart_answer_503_never_500(own_serv
     assert web.request("GET", path, headers={})[0] == 200
     for _ in range(6):  # past psycopg's prepare threshold: the statements are prepared
         web.request("GET", path, headers={})
-    seen: list = []
-    stop = threading.Event()
-    worker = threading.Thread(target=_hammer, args=(web, path, {}, stop, seen))
-    worker.start()
-    try:
-        time.sleep(0.3)
-        postgres.restart(down_for=1.5)
-        time.sleep(2.0)
-    finally:
-        stop.set()
-        worker.join()
-    statuses = [s for s, _, _ in seen]
-    assert set(statuses) <= {200, 503}, f"unexpected answers: {set(statuses)}"
-    assert 503 in statuses, "the restart was noticed"
-    assert all(retry == "5" for status, retry, _ in seen if status == 503)
-    assert statuses[-5:] == [200] * 5, "recovered after the restart"
+    _through_a_restart(postgres, web, path, {})
 
 
 def _query(postgres: OwnPostgres, sql: str) -> list[tuple]:

@@ -191,17 +191,13 @@ def _write_events(
             store, emails, visitors, suppressed, trusted=trusted
         )
 
-    rows: dict[str, list[tuple]] = defaultdict(list)
+    rows: dict[tuple, list[tuple]] = defaultdict(list)  # per (model, columns, name)
     for e in events:
         if e.kind in EVENT_TABLES:
-            rows[e.kind if e.kind != "category" else "page"].append(
-                _event_row(e, visitors[e.visitor]["id"])
-            )
-    for kind in ("page", "product", "click"):
-        if rows[kind]:
-            model, columns, name = EVENT_TABLES[kind]
-            insert_rows(model, columns, rows[kind])
-            result.stored[name] += len(rows[kind])
+            rows[EVENT_TABLES[e.kind]].append(_event_row(e, visitors[e.visitor]["id"]))
+    for (model, columns, name), table_rows in rows.items():
+        insert_rows(model, columns, table_rows)
+        result.stored[name] += len(table_rows)
 
     sales = [e for e in events if e.kind == "sale"]
     if sales:
