@@ -57,11 +57,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--rates", default="100,200,300,400,600,800")
     parser.add_argument("--seconds", type=float, default=6)
+    parser.add_argument(
+        "--store", default="", help="an existing store (e.g. the bench store kept by --keep)"
+    )
     args = parser.parse_args()
 
-    Store.objects.filter(slug=SLUG).first() and Store.objects.get(slug=SLUG).delete(force_drop=True)
-    account = Account.objects.filter(slug=SLUG).first() or account_create(slug=SLUG, name=SLUG)
-    store = store_create(account=account, slug=SLUG, name=SLUG, product_codes=["search"])
+    if args.store:
+        store, account = Store.objects.get(slug=args.store), None
+    else:
+        Store.objects.filter(slug=SLUG).first() and Store.objects.get(slug=SLUG).delete(
+            force_drop=True
+        )
+        account = Account.objects.filter(slug=SLUG).first() or account_create(slug=SLUG, name=SLUG)
+        store = store_create(account=account, slug=SLUG, name=SLUG, product_codes=["search"])
     key = api_key_create(store=store, label="saturation").api_key.key
     env = {**_env(), "API_RATE_LIMIT_REQUESTS": "0"}
     port = _free_port()
@@ -97,8 +105,9 @@ def main() -> None:
             print(json.dumps(row), flush=True)
     finally:
         stop_process(proc, timeout=20)
-        Store.objects.get(slug=SLUG).delete(force_drop=True)
-        account.delete()
+        if account is not None:
+            Store.objects.get(slug=SLUG).delete(force_drop=True)
+            account.delete()
     print(json.dumps({"server": args.server, "workers": args.workers, "steps": rows}))
 
 

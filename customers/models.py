@@ -96,9 +96,11 @@ class Visitor(models.Model):
         ]
         indexes = [
             models.Index(fields=["visitor_digest"], name="visitor_digest_idx"),
-            # Most visitors never log in: only linked ones are indexed.
+            # Most visitors never log in: only linked ones are indexed. Not on last_seen:
+            # every tracking call moves it, and an indexed column changed makes the update
+            # write a new entry in every index of the table (no heap-only update).
             models.Index(
-                fields=["customer", "-last_seen"],
+                fields=["customer"],
                 name="visitor_customer_idx",
                 condition=models.Q(customer__isnull=False),
             ),

@@ -22,11 +22,13 @@ def active_suppressions(
 ) -> dict[str, dict[str, datetime]]:
     """{kind: {digest: forgotten_at}} for the given digests per kind that are suppressed.
 
-    One indexed query for all kinds (raw SQL: it runs on every tracking call).
+    One indexed query for all kinds (raw SQL: it runs on every tracking call), none when
+    the store was read with ``suppressions_in_force`` False (an API call's key lookup asks
+    that in the same statement).
     """
     pairs = sorted({(kind, d) for kind, values in digests.items() for d in values if d})
     active: dict[str, dict[str, datetime]] = {kind: {} for kind in SuppressionFilter.KINDS}
-    if not pairs:
+    if not pairs or getattr(store, "suppressions_in_force", True) is False:
         return active
     table = connection.ops.quote_name(Suppression._meta.db_table)
     with connection.prepared_cursor() as cursor:

@@ -70,3 +70,33 @@ def test_a_filter_for_given_digests_counts_what_it_drops(store):
     assert not check.blocks(kind="visitor", digest=digest, at=yesterday)
     check.save_counts()
     assert Suppression.objects.get(digest=digest).blocked_count == 1
+
+
+def test_a_tracking_call_asks_for_suppressions_only_where_some_are_in_force(client, store):
+    """The key lookup says whether the store has any suppression in force; a store without
+    one spends no query on the call's identifiers, and a forgotten device stays blocked."""
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.api.keys import api_key_create
+    from customers.models import Click
+
+    key = api_key_create(store=store, label="tests").api_key.key
+
+    def click(visitor: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            args = {"key": key, "product": 1, "visitor": visitor}
+            assert client.get("/v2/log/click", args).status_code == 200
+        return sum("suppression" in q["sql"] for q in queries.captured_queries)
+
+    click("v-warm")  # the key's first use is recorded
+    assert click("v-free") == 1  # the key lookup only
+    Suppression.objects.create(
+        store=store,
+        identifier_kind="visitor",
+        digest=identifier_digest(store.secret, "visitor", "v-gone"),
+        forgotten_at=timezone.now(),
+    )
+    assert click("v-gone") == 3  # the key lookup, the identifiers' own, the blocked count
+    connection.set_tenant(store)
+    assert not Click.objects.filter(visitor__visitor_ref="v-gone").exists()
+    assert Click.objects.filter(visitor__visitor_ref="v-free").exists()

@@ -7,12 +7,21 @@ the path last sent stays known until the connection closes or a rollback may hav
 it (a transaction's or a savepoint's: ``SET`` is transactional in PostgreSQL).
 
 ``prepared_cursor()``: a cursor whose statements the server prepares, for the hot path.
+
+``is_usable()`` (Django's per-request health check) looks at the socket before it asks
+the server: an idle PostgreSQL session sends nothing unprompted except on its way out (a
+FATAL error, then end of file, at a restart or a terminated backend). A socket with
+nothing to read is a live session, without the ``SELECT 1`` round trip Django sends;
+anything to read gets that ``SELECT 1``.
 """
 
 from __future__ import annotations
 
+import select
+
 import psycopg
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
+from psycopg.pq import TransactionStatus
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
@@ -49,6 +58,18 @@ class DatabaseWrapper(TenantDatabaseWrapper):
             cursor = psycopg.Cursor(self.connection)
             self._handle_search_path(cursor)
         return self._prepare_cursor(cursor)
+
+    def is_usable(self):
+        connection = self.connection
+        if connection is None or connection.closed:
+            return False
+        if connection.info.transaction_status != TransactionStatus.IDLE:
+            return super().is_usable()
+        try:
+            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable or super().is_usable()
 
     def connect(self):
         # A new session has no path of ours, whatever the flags of an old one say (a

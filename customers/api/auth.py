@@ -13,6 +13,7 @@ from django.db import connection
 from clerkgdpr import shared_redis
 from customers.api.errors import ApiError
 from customers.api.keys import api_key_used, private_key_matches
+from gdpr_dashboard.models import Suppression
 from stores.models import Account, ApiKey, Store
 
 log = logging.getLogger("clerkgdpr.api")
@@ -102,6 +103,9 @@ def _key_row(key: str) -> ApiKey | None:
         start += len(names)
     api_key, store, account = objects
     store.account = account
+    # Whether the store has any suppression in force: without one, the call's suppression
+    # check needs no query of its own (gdpr_dashboard/suppression.py).
+    store.suppressions_in_force = row[start]
     api_key.store = store
     return api_key
 
@@ -120,7 +124,9 @@ def _key_query() -> tuple[str, list]:
         ]
         parts.append((model, [f.attname for f in fields], converters))
     sql = (
-        f"SELECT {', '.join(columns)} FROM {qn(ApiKey._meta.db_table)} k "
+        f"SELECT {', '.join(columns)}, EXISTS (SELECT 1 FROM "
+        f"{qn(Suppression._meta.db_table)} x WHERE x.store_id = s.id AND x.lifted_at IS NULL) "
+        f"FROM {qn(ApiKey._meta.db_table)} k "
         f"JOIN {qn(Store._meta.db_table)} s ON s.id = k.store_id "
         f"JOIN {qn(Account._meta.db_table)} a ON a.id = s.account_id "
         "WHERE k.key = %s AND k.revoked_at IS NULL"
