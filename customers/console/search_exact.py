@@ -4,13 +4,17 @@ found by its keyed digest, many stores per statement.
 Each store digests an identifier with its own secret, so the digests are made here per
 store (an HMAC each, about a microsecond) and every store's lookup is one branch of a
 UNION ALL on its digest indexes (``customer_email_digest_idx``, ``customer_digest_idx``,
-``visitor_digest_idx``). Substrings, prefixes and names are searched in the current
+``visitor_digest_idx``) that returns row ids only; the few rows found are then read in one
+more statement. Substrings, prefixes and names are searched in the current
 store only (``customers/console/search.py``): across a thousand stores they would cost a
 thousand trigram lookups. On Citus each statement reads one store (a store's schema lives
 on one node).
 """
 
 from __future__ import annotations
+
+import functools
+from contextlib import contextmanager
 
 from django.db import connection
 
@@ -29,68 +33,135 @@ def search_stores_exact(query: str, *, stores: list[Store]) -> list[StoreHits]:
     hits = {store.pk: StoreHits(store=store) for store in stores}
     if not query:
         return list(hits.values())
-    per_statement = 1 if on_citus() else STORES_PER_STATEMENT
-    with connection.cursor() as cursor:
-        for start in range(0, len(stores), per_statement):
-            chunk = stores[start : start + per_statement]
-            branches, params = [], []
-            for store in chunk:
-                sql, values = _branches(store, query)
-                branches.append(sql)
-                params += values
-            cursor.execute(" UNION ALL ".join(branches), params)
-            # A visitor's row carries its customer's e-mail and id where a customer's has
-            # its own e-mail and name.
-            for store_id, kind, pk, ref, email, name, last_seen in cursor.fetchall():
-                found = hits[store_id]
-                if kind == "c":
-                    found.customers.append(
-                        {
-                            "pk": pk,
-                            "customer_ref": ref,
-                            "email": email,
-                            "name": name,
-                            "last_seen": last_seen,
-                            "exact": True,
-                        }
-                    )
-                else:
-                    found.visitors.append(
-                        {
-                            "pk": pk,
-                            "visitor_ref": ref,
-                            "last_seen": last_seen,
-                            "customer__customer_ref": name,
-                            "customer__email": email,
-                            "exact": True,
-                        }
-                    )
-    for found in hits.values():
-        found.more = max(len(found.customers), len(found.visitors)) > HITS_PER_KIND
-        found.customers = found.customers[:HITS_PER_KIND]
-        found.visitors = found.visitors[:HITS_PER_KIND]
+    found: dict[int, list[tuple[str, int]]] = {}
+    for store_id, kind, pk in _matches(query, stores):
+        found.setdefault(store_id, []).append((kind, pk))
+    details = _details({store_id: hits[store_id].store for store_id in found}, found)
+    for store_id, rows in found.items():
+        for kind, pk in rows:  # most recently seen first, as matched
+            row = details[store_id, kind, pk]
+            (hits[store_id].customers if kind == "c" else hits[store_id].visitors).append(row)
+    for store_hits in hits.values():
+        store_hits.more = max(len(store_hits.customers), len(store_hits.visitors)) > HITS_PER_KIND
+        store_hits.customers = store_hits.customers[:HITS_PER_KIND]
+        store_hits.visitors = store_hits.visitors[:HITS_PER_KIND]
     return list(hits.values())
 
 
-def _branches(store: Store, query: str) -> tuple[str, list]:
+def _matches(query: str, stores: list[Store]) -> list[tuple[int, str, int]]:
+    """(store id, "c" or "v", row id) of every match, by digest index only.
+
+    On one server the statements are prepared at once with a generic plan: planning a
+    union of 400 index lookups costs about 1 ms per store, running it about 0.03 ms, and
+    the statement text of a user's stores is the same from search to search (so each
+    connection plans it once). On Citus one statement per store, planned as usual.
+    """
+    if on_citus():
+        chunks, prepare = [[store] for store in stores], False
+    else:
+        step = STORES_PER_STATEMENT
+        chunks, prepare = [stores[i : i + step] for i in range(0, len(stores), step)], True
+    rows: list[tuple[int, str, int]] = []
+    # Each statement in a transaction of its own (autocommit): a statement locks every
+    # relation it reads, and one transaction for a thousand stores would hold more locks
+    # than the server's lock table has.
+    with connection.prepared_cursor() as cursor, _generic_plans(cursor, prepare):
+        for chunk in chunks:
+            params: list = []
+            for store in chunk:
+                params += _digests(store, query)
+            cursor.execute(_union(tuple((store.pk, store.schema_name) for store in chunk)), params)
+            rows += cursor.fetchall()
+    return rows
+
+
+@contextmanager
+def _generic_plans(cursor, prepare: bool):
+    """Statements prepared on their first run, with a plan for any parameters."""
+    if not prepare:
+        yield
+        return
+    raw = cursor.cursor.connection
+    threshold = raw.prepare_threshold
+    raw.prepare_threshold = 0
+    with connection.cursor() as plain:
+        plain.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = threshold
+        with connection.cursor() as plain:
+            plain.execute("RESET plan_cache_mode")
+
+
+@functools.lru_cache(maxsize=256)
+def _union(stores: tuple[tuple[int, str], ...]) -> str:
     qn = connection.ops.quote_name
-    schema = qn(store.schema_name)
-    customers = f"{schema}.{qn(Customer._meta.db_table)}"
-    visitors = f"{schema}.{qn(Visitor._meta.db_table)}"
     limit = HITS_PER_KIND + 1
-    sql = (
-        f"(SELECT %s::bigint, 'c', c.id, c.customer_ref, c.email, c.name, c.last_seen "
-        f"FROM {customers} c WHERE c.email_digest = %s OR c.customer_digest = %s "
-        f"ORDER BY c.last_seen DESC LIMIT {limit}) UNION ALL "
-        f"(SELECT %s::bigint, 'v', v.id, v.visitor_ref, vc.email, vc.customer_ref, v.last_seen "
-        f"FROM {visitors} v LEFT JOIN {customers} vc ON vc.id = v.customer_id "
-        f"WHERE v.visitor_digest = %s ORDER BY v.last_seen DESC LIMIT {limit})"
-    )
+    branches = []
+    for store_id, schema_name in stores:
+        schema = qn(schema_name)
+        customers = f"{schema}.{qn(Customer._meta.db_table)}"
+        visitors = f"{schema}.{qn(Visitor._meta.db_table)}"
+        branches.append(
+            f"(SELECT {int(store_id)}, 'c', c.id FROM {customers} c "
+            "WHERE c.email_digest = %s OR c.customer_digest = %s "
+            f"ORDER BY c.last_seen DESC LIMIT {limit}) UNION ALL "
+            f"(SELECT {int(store_id)}, 'v', v.id FROM {visitors} v "
+            f"WHERE v.visitor_digest = %s ORDER BY v.last_seen DESC LIMIT {limit})"
+        )
+    return " UNION ALL ".join(branches)
+
+
+def _digests(store: Store, query: str) -> list[str]:
     secret = store.secret
-    return sql, [
-        store.pk,
+    return [
         identifier_digest(secret, "email", query),
         identifier_digest(secret, "customer", query),
-        store.pk,
         identifier_digest(secret, "visitor", query),
     ]
+
+
+def _details(stores: dict[int, Store], found: dict[int, list[tuple[str, int]]]) -> dict:
+    """{(store id, kind, row id): the row as the search page shows it}, for the few matches.
+
+    A visitor's row carries its customer's e-mail and id where a customer's has its own
+    e-mail and name."""
+    qn = connection.ops.quote_name
+    statements = []
+    for store_id, rows in found.items():
+        schema = qn(stores[store_id].schema_name)
+        customers = f"{schema}.{qn(Customer._meta.db_table)}"
+        visitors = f"{schema}.{qn(Visitor._meta.db_table)}"
+        statements.append(
+            (
+                f"SELECT {int(store_id)}, 'c', c.id, c.customer_ref, c.email, c.name, c.last_seen "
+                f"FROM {customers} c WHERE c.id = ANY(%s) UNION ALL "
+                f"SELECT {int(store_id)}, 'v', v.id, v.visitor_ref, vc.email, vc.customer_ref, "
+                f"v.last_seen FROM {visitors} v LEFT JOIN {customers} vc ON vc.id = v.customer_id "
+                "WHERE v.id = ANY(%s)",
+                [
+                    [pk for kind, pk in rows if kind == "c"],
+                    [pk for kind, pk in rows if kind == "v"],
+                ],
+            )
+        )
+    if not on_citus() and statements:  # one statement on one server
+        statements = [
+            (
+                " UNION ALL ".join(sql for sql, _ in statements),
+                [p for _, ps in statements for p in ps],
+            )
+        ]
+    details = {}
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            for store_id, kind, pk, ref, email, name, last_seen in cursor.fetchall():
+                if kind == "c":
+                    row = {"pk": pk, "customer_ref": ref, "email": email, "name": name}
+                else:
+                    row = {"pk": pk, "visitor_ref": ref, "customer__customer_ref": name}
+                    row["customer__email"] = email
+                details[store_id, kind, pk] = {**row, "last_seen": last_seen, "exact": True}
+    return details

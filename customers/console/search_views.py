@@ -32,13 +32,14 @@ def search(request: HttpRequest) -> HttpResponse:
         query, context["error"] = "", str(rejected)
     # The store used last comes first; found among the readable stores (no extra query).
     last_slug = request.session.get(LAST_STORE_SESSION_KEY)
-    readable = list(stores_readable_by(request.user))
+    readable = list(stores_readable_by(request.user).only(*SEARCH_STORE_FIELDS))
     current = next((s for s in readable if s.slug == last_slug), None)
     readable = _current_first(readable, current)
     if query and is_dashboard_query(query):
         context["dashboards"] = _dashboards(request, current or last_store_for(request))
     if query:
-        context["hits"] = _hits(query, readable)
+        # Only the stores with something to show: an account may have a thousand stores.
+        context["hits"] = [found for found in _hits(query, readable) if not found.empty]
         search_access_record(actor=request.user, hits=context["hits"])
     context["found"] = any(not store_hits.empty for store_hits in context["hits"])
     context.update(query=query, searched_stores=readable, current_search_store=current)
@@ -47,6 +48,9 @@ def search(request: HttpRequest) -> HttpResponse:
     template = "customers/search.html"
     return render(request, template + "#results" if request.htmx else template, context)
 
+
+# What the search and its page read of each store (an account may have a thousand).
+SEARCH_STORE_FIELDS = ("slug", "name", "schema_name", "secret", "account__slug", "account__name")
 
 # Up to this many readable stores, every store is searched in full (names, parts of
 # addresses and ids); beyond, the first (the current store) in full and the others for the
