@@ -24,6 +24,7 @@ from bench.processes import load_from_second_process
 from bench.report import Figure
 from bench.urls import FLOOR_TABLE
 from customers.api.keys import api_key_create
+from stores.schemas import on_citus
 
 STEP_P95_MS = 20.0
 
@@ -107,17 +108,24 @@ def _settle(timeout: float = 120) -> None:
     """A settled database before a load: the earlier measurements' deletes vacuumed (else
     autovacuum takes a core in the middle of a step) and a checkpoint behind (else every
     page's first change after it writes a full page image to the WAL)."""
+    busy = (
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
+        "AND datname = current_database()"
+    )
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
-                "AND datname = current_database()"
-            )
-            if not cursor.fetchone()[0]:
+            cursor.execute(busy)
+            working = cursor.fetchone()[0]
+            if on_citus():  # the store's tables live on the workers
+                cursor.execute("SELECT result FROM run_command_on_workers(%s)", [busy])
+                working += sum(int(result) for (result,) in cursor.fetchall())
+            if not working:
                 break
             time.sleep(1)
         cursor.execute("CHECKPOINT")
+        if on_citus():
+            cursor.execute("SELECT success FROM run_command_on_workers('CHECKPOINT')")
 
 
 def _step_load(run, template: str, *, seconds: float) -> tuple[float, dict]:

@@ -23,12 +23,20 @@ def active_suppressions(
     """{kind: {digest: forgotten_at}} for the given digests per kind that are suppressed.
 
     One indexed query for all kinds (raw SQL: it runs on every tracking call), none when
-    the store was read with ``suppressions_in_force`` False (an API call's key lookup asks
-    that in the same statement).
+    an API call's key lookup already answered in its own statement: with
+    ``suppressions_in_force`` False (nothing in force in the store), or with
+    ``suppressions_checked`` (the pairs it asked about, and which of them are suppressed
+    since when) covering every pair asked here.
     """
     pairs = sorted({(kind, d) for kind, values in digests.items() for d in values if d})
     active: dict[str, dict[str, datetime]] = {kind: {} for kind in SuppressionFilter.KINDS}
     if not pairs or getattr(store, "suppressions_in_force", True) is False:
+        return active
+    asked, found = getattr(store, "suppressions_checked", (set(), {}))
+    if asked.issuperset(pairs):  # checked by the key lookup of this very call
+        for (kind, digest), at in found.items():
+            if (kind, digest) in pairs:
+                active.setdefault(kind, {})[digest] = at
         return active
     table = connection.ops.quote_name(Suppression._meta.db_table)
     with connection.prepared_cursor() as cursor:

@@ -31,15 +31,15 @@ def _fields(obj) -> dict:
 def test_the_key_lookup_reads_what_the_orm_reads(store, api_key, alice):
     key = api_key.api_key.key
     orm = ApiKey.objects.select_related("store__account").get(key=key, revoked_at=None)
-    fast = _key_row(key)
+    fast = _key_row(key, [])
     assert _fields(fast) == _fields(orm)
     assert _fields(fast.store) == _fields(orm.store)
     assert _fields(fast.store.account) == _fields(orm.store.account)
     # A revoked or unknown key is None on both ways.
     api_key_revoke(api_key=api_key.api_key, actor=alice)
     assert not ApiKey.objects.filter(key=key, revoked_at=None).exists()
-    assert _key_row(key) is None
-    assert _key_row("no-such-key") is None
+    assert _key_row(key, []) is None
+    assert _key_row("no-such-key", []) is None
 
 
 # The plain template of each row, as the profile page would write it with template tags.

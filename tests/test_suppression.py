@@ -72,11 +72,13 @@ def test_a_filter_for_given_digests_counts_what_it_drops(store):
     assert Suppression.objects.get(digest=digest).blocked_count == 1
 
 
-def test_a_tracking_call_asks_for_suppressions_only_where_some_are_in_force(client, store):
-    """The key lookup says whether the store has any suppression in force; a store without
-    one spends no query on the call's identifiers, and a forgotten device stays blocked."""
+def test_a_tracking_call_checks_its_identifiers_in_the_key_lookup(client, store):
+    """The key lookup says whether the store has any suppression in force and, once the
+    process knows the key's store, whether the call's own identifiers are suppressed: no
+    query of its own for either. A forgotten device stays blocked on every path."""
     from django.test.utils import CaptureQueriesContext
 
+    from customers.api import auth
     from customers.api.keys import api_key_create
     from customers.models import Click
 
@@ -86,7 +88,7 @@ def test_a_tracking_call_asks_for_suppressions_only_where_some_are_in_force(clie
         with CaptureQueriesContext(connection) as queries:
             args = {"key": key, "product": 1, "visitor": visitor}
             assert client.get("/v2/log/click", args).status_code == 200
-        return sum("suppression" in q["sql"] for q in queries.captured_queries)
+        return sum("suppression" in (q["sql"] or "") for q in queries.captured_queries)
 
     click("v-warm")  # the key's first use is recorded
     assert click("v-free") == 1  # the key lookup only
@@ -96,7 +98,13 @@ def test_a_tracking_call_asks_for_suppressions_only_where_some_are_in_force(clie
         digest=identifier_digest(store.secret, "visitor", "v-gone"),
         forgotten_at=timezone.now(),
     )
-    assert click("v-gone") == 3  # the key lookup, the identifiers' own, the blocked count
+    assert click("v-gone") == 2  # the key lookup, the blocked count
+    assert click("v-other") == 1  # suppressions in force, none of this call's
+    auth._key_store.pop(key)  # a process that has not seen the key: a query of its own
+    assert click("v-gone") == 3
     connection.set_tenant(store)
     assert not Click.objects.filter(visitor__visitor_ref="v-gone").exists()
     assert Click.objects.filter(visitor__visitor_ref="v-free").exists()
+    assert Click.objects.filter(visitor__visitor_ref="v-other").exists()
+    connection.set_schema_to_public()
+    assert Suppression.objects.get(store=store).blocked_count == 2

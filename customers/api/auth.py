@@ -6,6 +6,7 @@ import functools
 import logging
 import math
 import time
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
@@ -14,6 +15,7 @@ from clerkgdpr import shared_redis
 from customers.api.errors import ApiError
 from customers.api.keys import api_key_used, private_key_matches
 from gdpr_dashboard.models import Suppression
+from stores.digests import identifier_digest
 from stores.models import Account, ApiKey, Store
 
 log = logging.getLogger("clerkgdpr.api")
@@ -22,11 +24,15 @@ MAX_KEY_LENGTH = 64
 MAX_PRIVATE_KEY_LENGTH = 128
 
 
-def authenticate(key, private_key, *, need_private: bool) -> ApiKey:
+def authenticate(
+    key, private_key, *, need_private: bool, identifiers: dict | None = None
+) -> ApiKey:
     """The live ApiKey for ``key`` (checking ``private_key`` when needed), store selected.
 
     Sets the connection to the key's store schema and counts the call against
-    the key's rate limit.
+    the key's rate limit. ``identifiers`` ({kind: [values]}: the call's e-mail, customer
+    id and visitor id) are checked against the store's suppressions in the key's own
+    statement when this process has seen the key before (it knows the store's secret).
     """
     if not key:
         raise ApiError(401, "MissingKey", "The call needs the store's API key (key).")
@@ -38,7 +44,7 @@ def authenticate(key, private_key, *, need_private: bool) -> ApiKey:
         or not (key.isascii() and key.isprintable())
     ):
         raise ApiError(401, "InvalidKey", "Unknown or revoked API key.")
-    api_key = _live_key(key)
+    api_key = _live_key(key, identifiers or {})
     if api_key is None:
         raise ApiError(401, "InvalidKey", "Unknown or revoked API key.")
     if need_private:
@@ -68,11 +74,20 @@ _key_store: dict[str, Store] = {}
 KEY_STORE_MAX = 10_000
 
 
-def _live_key(key: str) -> ApiKey | None:
+def _live_key(key: str, identifiers: dict) -> ApiKey | None:
     store = _key_store.get(key)
+    asked: list[tuple[str, str]] = []
     if store is not None:
         connection.set_tenant(store)
-    api_key = _key_row(key)
+        asked = sorted(
+            {
+                (kind, identifier_digest(store.secret, kind, value))
+                for kind, values in identifiers.items()
+                for value in values
+                if value
+            }
+        )
+    api_key = _key_row(key, asked)
     if api_key is not None and store is None:
         if len(_key_store) >= KEY_STORE_MAX:
             _key_store.clear()
@@ -80,7 +95,7 @@ def _live_key(key: str) -> ApiKey | None:
     return api_key
 
 
-def _key_row(key: str) -> ApiKey | None:
+def _key_row(key: str, asked: list[tuple[str, str]]) -> ApiKey | None:
     """The live key with its store and account, read fresh: one query, no ORM compile.
 
     Every API call runs this (revocation and collection settings apply to the very
@@ -90,7 +105,7 @@ def _key_row(key: str) -> ApiKey | None:
     """
     sql, parts = _key_query()
     with connection.prepared_cursor() as cursor:
-        cursor.execute(sql, [key])
+        cursor.execute(sql, [[k for k, _ in asked], [d for _, d in asked], key])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -103,9 +118,15 @@ def _key_row(key: str) -> ApiKey | None:
         start += len(names)
     api_key, store, account = objects
     store.account = account
-    # Whether the store has any suppression in force: without one, the call's suppression
-    # check needs no query of its own (gdpr_dashboard/suppression.py).
-    store.suppressions_in_force = row[start]
+    # Whether the store has any suppression in force, and which of the asked (kind, digest)
+    # pairs are suppressed since when: the call's suppression check needs no query of its
+    # own for what was asked here (gdpr_dashboard/suppression.py).
+    in_force, suppressed = row[start], row[start + 1] or []
+    store.suppressions_in_force = in_force
+    store.suppressions_checked = (
+        set(asked),
+        {(kind, digest): datetime.fromisoformat(at) for kind, digest, at in suppressed},
+    )
     api_key.store = store
     return api_key
 
@@ -123,9 +144,14 @@ def _key_query() -> tuple[str, list]:
             for convert in f.get_db_converters(connection)
         ]
         parts.append((model, [f.attname for f in fields], converters))
+    suppression = qn(Suppression._meta.db_table)
     sql = (
-        f"SELECT {', '.join(columns)}, EXISTS (SELECT 1 FROM "
-        f"{qn(Suppression._meta.db_table)} x WHERE x.store_id = s.id AND x.lifted_at IS NULL) "
+        f"SELECT {', '.join(columns)}, EXISTS (SELECT 1 FROM {suppression} x "
+        "WHERE x.store_id = s.id AND x.lifted_at IS NULL), "
+        "(SELECT json_agg(json_build_array(x.identifier_kind, x.digest, x.forgotten_at)) "
+        f"FROM {suppression} x JOIN unnest(%s::text[], %s::text[]) AS w(kind, digest) "
+        "ON x.identifier_kind = w.kind AND x.digest = w.digest "
+        "WHERE x.store_id = s.id AND x.lifted_at IS NULL) "
         f"FROM {qn(ApiKey._meta.db_table)} k "
         f"JOIN {qn(Store._meta.db_table)} s ON s.id = k.store_id "
         f"JOIN {qn(Account._meta.db_table)} a ON a.id = s.account_id "

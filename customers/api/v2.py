@@ -81,7 +81,12 @@ def _answer(request, handler, *, methods, private) -> HttpResponse:
         if request.method not in methods:
             raise ApiError(405, "MethodNotAllowed", f"Use {', '.join(methods)} on this endpoint.")
         args = call_arguments(request)
-        api_key = authenticate(args.get("key"), args.get("private_key"), need_private=private)
+        api_key = authenticate(
+            args.get("key"),
+            args.get("private_key"),
+            need_private=private,
+            identifiers=None if private else _identifiers(args),
+        )
         answer = handler(request, api_key, args)
     except ApiError as exc:
         response = exc.response()
@@ -99,6 +104,19 @@ def _answer(request, handler, *, methods, private) -> HttpResponse:
             wrapped["Retry-After"] = response["Retry-After"]
         return wrapped
     return response
+
+
+def _identifiers(args: dict) -> dict[str, list[str]]:
+    """A tracking call's e-mail, customer id and visitor id, for the key lookup to check
+    against the store's suppressions (anything else is checked when it is written)."""
+    found: dict[str, list[str]] = {}
+    for kind, name in (("email", "email"), ("customer", "customer"), ("visitor", "visitor")):
+        value = args.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and value and value != "auto":
+            found[kind] = [value]
+    return found
 
 
 def _given(args: dict, *names: str) -> dict:
