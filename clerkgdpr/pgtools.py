@@ -111,7 +111,8 @@ def dump_rewrite(source, sink, pattern: re.Pattern, target: bytes) -> None:
                 in_copy = False
             sink.write(line)
             continue
-        if table and table[-1] != b");\n":
+        # A CREATE TABLE ends with ");" or, with storage parameters, "WITH (...);".
+        if table and not table[-1].rstrip().endswith(b";"):
             table.append(line)
             continue
         if table and (not line.strip() or line.startswith(b"--")):

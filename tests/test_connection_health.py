@@ -56,7 +56,7 @@ def test_a_terminated_session_is_not_usable_and_the_next_request_reconnects(
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     with _other_session() as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        other.execute("SELECT pg_terminate_backend(%s::int)", [pid])
     deadline = time.monotonic() + 5
     while connection.is_usable() and time.monotonic() < deadline:
         time.sleep(0.05)
