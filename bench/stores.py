@@ -25,7 +25,7 @@ from celery import current_app
 from django.core.management import call_command
 from django.db import connection
 
-from bench import many_stores_pages, report
+from bench import many_stores_pages, nightly_load, report
 from bench.next_migration import next_migration
 from bench.stats import percentile
 from customers import jobs
@@ -177,6 +177,22 @@ def main(argv: list[str] | None = None) -> None:
                 statistics.median(pages["store_list"]),
             ),
         ]
+        say(f"live ingestion while the nightly expiry runs over {n} stores …")
+        night = nightly_load.measure(
+            list(Store.objects.filter(account__slug=ACCOUNT).order_by("pk")), say
+        )
+        figures.append(
+            _figure(
+                "nightly_ingest_ratio",
+                f"Click p95 while expiry spreads over {n} stores vs before/after",
+                "x",
+                2,
+                night["ratio"],
+                "the shops keep sending events through the night's work",
+                note=f"100 req/s; the spread took {night['seconds']:.0f} s",
+                detail={k: v for k, v in night.items() if k != "ratio"},
+            )
+        )
         slugs = [f"bm-{i}" for i in range(args.stores)]
         started = time.perf_counter()
         call_command("migrate_stores", verbosity=0)
