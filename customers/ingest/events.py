@@ -165,10 +165,7 @@ def _browsing_event_write(store, e, suppressed: Suppressed, result: IngestResult
             cursor.execute(_event_values_sql(model, columns), [visitor_id, *_event_row(e, 0)[1:]])
     else:
         with connection.prepared_cursor() as cursor:
-            cursor.execute(
-                _one_event_sql(model, columns),
-                [*([value] for value in visitor), *_event_row(e, 0)[1:]],
-            )
+            cursor.execute(_one_event_sql(model, columns), [*visitor, *_event_row(e, 0)[1:]])
     result.stored[name] += 1
 
 
@@ -177,7 +174,7 @@ def _one_event_sql(model, columns) -> str:
     names = ", ".join(name for name, _ in columns)
     values = ", ".join(f"%s::{kind}" for _, kind in columns[1:])
     return (
-        f"WITH v AS ({VISITOR_UPSERT}) "
+        f"WITH v AS ({VISITOR_UPSERT_ONE}) "
         f"INSERT INTO {model._meta.db_table} ({names}) SELECT v.id, {values} FROM v"
     )
 
@@ -361,7 +358,8 @@ RETURNING visitor_ref, id, customer_id
 """
 
 
-# One visitor's row as VALUES: on Citus an INSERT … VALUES is routed to the worker whole.
+# One visitor's row as VALUES (no arrays to send and unnest; on Citus an INSERT … VALUES
+# is routed to the worker whole).
 VISITOR_UPSERT_ONE = VISITOR_UPSERT.replace(_ROWS, _ONE_ROW)
 
 # With the private key the batch's customer becomes the device's customer.
