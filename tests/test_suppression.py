@@ -108,3 +108,31 @@ def test_a_tracking_call_checks_its_identifiers_in_the_key_lookup(client, store)
     assert Click.objects.filter(visitor__visitor_ref="v-other").exists()
     connection.set_schema_to_public()
     assert Suppression.objects.get(store=store).blocked_count == 2
+
+
+def test_an_integer_visitor_id_is_checked_in_the_key_lookup_as_its_text(client, store):
+    """Plugins send ids as numbers or strings: the key lookup digests the text, as the
+    ingestion does, so a forgotten numeric device id stays blocked without a query."""
+    import json
+
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.api.keys import api_key_create
+    from customers.models import Click
+
+    key = api_key_create(store=store, label="tests").api_key.key
+    Suppression.objects.create(
+        store=store,
+        identifier_kind="visitor",
+        digest=identifier_digest(store.secret, "visitor", "12345"),
+        forgotten_at=timezone.now(),
+    )
+    body = {"key": key, "product": 1, "visitor": 12345}
+    client.post("/v2/log/click", json.dumps(body), content_type="application/json")  # warm
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.post("/v2/log/click", json.dumps(body), content_type="application/json")
+    assert answer.status_code == 200
+    asked = [q for q in queries.captured_queries if "suppression" in (q["sql"] or "")]
+    assert len(asked) == 2  # the key lookup, the blocked count: no query of its own
+    connection.set_tenant(store)
+    assert not Click.objects.filter(visitor__visitor_ref="12345").exists()
