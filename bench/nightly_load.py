@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from django.db import connection
+from django.utils import timezone
 
 from bench.processes import Web, Worker, load_from_second_process
 from customers.api.keys import api_key_create
@@ -86,14 +87,16 @@ def measure(stores: list[Store], say) -> dict:
         during: dict = {}
         loader = threading.Thread(target=lambda: during.update(load(1800, finished)))
         loader.start()
-        started = time.perf_counter()
+        started, spread_start = time.perf_counter(), timezone.now()
         try:
             send_spread(
                 "retention_expire_store",
                 window=SECONDS_PER_STORE * Store.objects.count(),
             )
-            done = RetentionRun.objects.filter(store_id__in=ids, finished_at__isnull=False)
-            while done.count() < len(ids):
+            done = RetentionRun.objects.filter(
+                store_id__in=ids, finished_at__isnull=False, started_at__gte=spread_start
+            )
+            while done.values("store_id").distinct().count() < len(ids):
                 if time.perf_counter() - started > 1800:
                     raise RuntimeError("the nightly spread did not finish within 30 minutes")
                 time.sleep(1)
@@ -101,6 +104,8 @@ def measure(stores: list[Store], say) -> dict:
         finally:
             finished.touch()
             loader.join()
+        if "p95_ms" not in during:
+            raise RuntimeError("the click load during the spread gave no result")
         after = load(8)
     finally:
         web.stop()

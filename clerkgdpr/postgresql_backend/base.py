@@ -12,7 +12,9 @@ it (a transaction's or a savepoint's: ``SET`` is transactional in PostgreSQL).
 the server: an idle PostgreSQL session sends nothing unprompted except on its way out (a
 FATAL error, then end of file, at a restart or a terminated backend). A socket with
 nothing to read is a live session, without the ``SELECT 1`` round trip Django sends;
-anything to read gets that ``SELECT 1``.
+anything to read gets that ``SELECT 1``. A session whose peer vanished without closing
+(a host crash, a dropped NAT entry) looks alive until its first statement fails: that
+request answers 503 and Django drops the connection at its end.
 """
 
 from __future__ import annotations
@@ -66,9 +68,11 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         if connection.info.transaction_status != TransactionStatus.IDLE:
             return super().is_usable()
         try:
-            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+            poll = select.poll()
+            poll.register(connection.fileno(), select.POLLIN)
+            readable = poll.poll(0)
         except (OSError, ValueError):
-            return False
+            return super().is_usable()
         return not readable or super().is_usable()
 
     def connect(self):

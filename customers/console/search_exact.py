@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from customers.console.search import HITS_PER_KIND, StoreHits
 from customers.models import Customer, Visitor
@@ -39,7 +39,9 @@ def search_stores_exact(query: str, *, stores: list[Store]) -> list[StoreHits]:
     details = _details({store_id: hits[store_id].store for store_id in found}, found)
     for store_id, rows in found.items():
         for kind, pk in rows:  # most recently seen first, as matched
-            row = details[store_id, kind, pk]
+            row = details.get((store_id, kind, pk))
+            if row is None:  # gone between the two statements (a forget, an expiry)
+                continue
             (hits[store_id].customers if kind == "c" else hits[store_id].visitors).append(row)
     for store_hits in hits.values():
         store_hits.more = max(len(store_hits.customers), len(store_hits.visitors)) > HITS_PER_KIND
@@ -77,21 +79,33 @@ def _matches(query: str, stores: list[Store]) -> list[tuple[int, str, int]]:
 
 @contextmanager
 def _generic_plans(cursor, prepare: bool):
-    """Statements prepared on their first run, with a plan for any parameters."""
+    """Statements prepared on their first run, with a plan for any parameters; the
+    session's settings as they were afterwards (a failed RESET never hides the error that
+    ended the block)."""
     if not prepare:
         yield
         return
     raw = cursor.cursor.connection
     threshold = raw.prepare_threshold
-    raw.prepare_threshold = 0
-    with connection.cursor() as plain:
-        plain.execute("SET plan_cache_mode = force_generic_plan")
     try:
+        raw.prepare_threshold = 0
+        with connection.cursor() as plain:
+            plain.execute("SET plan_cache_mode = force_generic_plan")
         yield
-    finally:
-        raw.prepare_threshold = threshold
+    except BaseException:
+        _reset(raw, threshold, quietly=True)
+        raise
+    _reset(raw, threshold, quietly=False)
+
+
+def _reset(raw, threshold, *, quietly: bool) -> None:
+    raw.prepare_threshold = threshold
+    try:
         with connection.cursor() as plain:
             plain.execute("RESET plan_cache_mode")
+    except DatabaseError:
+        if not quietly:
+            raise
 
 
 @functools.lru_cache(maxsize=256)
