@@ -21,6 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from bench.processes import Web, Worker, load_from_second_process
+from clerkgdpr.processes import free_port
 from customers.api.keys import api_key_create
 from customers.jobs import send_spread
 from gdpr_dashboard.models import RetentionRun
@@ -57,21 +58,13 @@ def fill(stores: list[Store]) -> None:
         connection.set_schema_to_public()
 
 
-def _port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def measure(stores: list[Store], say) -> dict:
     """{"before", "during", "after": p95 ms, "seconds": the spread's, "ratio": during/base}."""
     say(f"  {EXPIRED_VISITORS} expired visitors in each of {len(stores)} stores …")
     fill(stores)
     ids = [store.pk for store in stores]
     out = Path(tempfile.mkdtemp(prefix="bench-nightly-"))
-    web, worker = Web(_port(), out), Worker(out)
+    web, worker = Web(free_port(), out), Worker(out)
     try:
         key = api_key_create(store=stores[0], label="bench nightly").api_key.key
         template = f"/v2/log/click?key={key}&product={{n}}&visitor=v-night-{{n}}"

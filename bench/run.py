@@ -13,7 +13,6 @@ import bench.django_setup  # noqa: F401 - first: Django set up before the produc
 # isort: split
 import argparse
 import dataclasses
-import socket
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 from bench import baseline as bench_baseline
 from bench import dataset, figures, report
 from bench.processes import MemorySampler, Web, Worker
+from clerkgdpr.processes import free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -64,7 +64,7 @@ def bench_run(
     say(f"  built in {data.build_seconds:.1f} s")
 
     memory = MemorySampler()
-    web = Web(port or _free_port(), out_dir)
+    web = Web(port or free_port(), out_dir)
     worker = Worker(out_dir)
     memory.watch("web", web.proc.pid)
     memory.watch("worker", worker.proc.pid)
@@ -109,12 +109,6 @@ def bench_run(
         f"in {time.perf_counter() - started:.0f} s."
     )
     return results
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,21 +25,13 @@ from django.db import connection
 
 import bench.django_setup  # noqa: F401, I001  (Django first)
 from bench.processes import _env
-from clerkgdpr.processes import start_gunicorn, start_web, stop_process
+from clerkgdpr.processes import free_port, start_gunicorn, start_web, stop_process
 from clerkgdpr.runtime import BASE_DIR
 from customers.api.keys import api_key_create
 from stores.models import Account, Store
 from stores.services import account_create, store_create
 
 SLUG = "bench-saturation"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _connections() -> int:
@@ -72,7 +64,7 @@ def main() -> None:
         store = store_create(account=account, slug=SLUG, name=SLUG, product_codes=["search"])
     key = api_key_create(store=store, label="saturation").api_key.key
     env = {**_env(), "API_RATE_LIMIT_REQUESTS": "0"}
-    port = _free_port()
+    port = free_port()
     log = Path(tempfile.mkdtemp()) / "web.log"
     if args.server == "gunicorn":
         proc = start_gunicorn(port=port, workers=args.workers, env=env, log_path=log)

@@ -4,6 +4,7 @@ to start one and wait until it is ready, and how to stop it."""
 from __future__ import annotations
 
 import http.client
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,13 @@ class NotReady(RuntimeError):
 def celery_command(*args: str) -> list[str]:
     """``celery -A clerkgdpr <args>`` with this interpreter."""
     return [sys.executable, "-m", "celery", "-A", "clerkgdpr", *args]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def gunicorn_command(*, port: int, workers: int = 2, host: str = "127.0.0.1") -> list[str]:

@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from clerkgdpr.processes import start_celery, start_web, stop_process, worker_args
+from clerkgdpr.processes import free_port, start_celery, start_web, stop_process, worker_args
 from stores.models import Role, Store, User
 from stores.services import account_create, staff_add, store_create
 
@@ -217,14 +217,6 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):
     raise AssertionError(f"condition not met within {timeout:.0f}s")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def committed_user(django_db_setup, django_db_blocker):
     """Make committed staff users (visible to a live server); deleted afterwards.
@@ -252,7 +244,7 @@ def live_console(django_db_setup):
     pytest-django's ``live_server`` needs ``transactional_db``, whose flush
     would remove the session's stores; this serves committed data instead.
     """
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),

@@ -20,15 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from clerkgdpr.processes import start_celery, start_gunicorn, stop_process, worker_args
+from clerkgdpr.processes import (
+    free_port,
+    start_celery,
+    start_gunicorn,
+    stop_process,
+    worker_args,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: str = "it"):

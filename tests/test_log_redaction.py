@@ -18,8 +18,8 @@ import pytest
 from django.urls import reverse
 
 from clerkgdpr.log_redaction import redact, redact_path
-from clerkgdpr.processes import start_gunicorn, start_web, stop_process
-from tests.conftest import BASE_DIR, _free_port, database_url, login
+from clerkgdpr.processes import free_port, start_gunicorn, start_web, stop_process
+from tests.conftest import BASE_DIR, database_url, login
 from tests.identifier_corpus import IDENTIFIER_CORPUS
 
 MARKED = [f"zq{n:02d}a{ident}zq{n:02d}b" for n, ident in enumerate(IDENTIFIER_CORPUS)]
@@ -101,7 +101,7 @@ def _request(port: int, path: str) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("server", ["runserver", "gunicorn"])
 def test_server_logs_mask_every_identifier(django_db_setup, tmp_path, server):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),

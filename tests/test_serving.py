@@ -16,8 +16,8 @@ import sys
 import pytest
 
 from clerkgdpr import launcher
-from clerkgdpr.processes import start_gunicorn, stop_process
-from tests.conftest import BASE_DIR, _free_port, database_url
+from clerkgdpr.processes import free_port, start_gunicorn, stop_process
+from tests.conftest import BASE_DIR, database_url
 from tests.test_security import PRODUCTION_ENV
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,7 @@ def _check_assets(port: int, headers: dict) -> list[str]:
 
 
 def test_gunicorn_with_debug_off_serves_css_and_htmx(django_db_setup, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -79,7 +79,7 @@ def test_gunicorn_with_debug_off_serves_css_and_htmx(django_db_setup, tmp_path):
 
 
 def test_production_settings_serve_the_collected_static_files(django_db_setup, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         **PRODUCTION_ENV,

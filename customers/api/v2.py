@@ -110,8 +110,8 @@ def _identifiers(args: dict) -> dict[str, list[str]]:
     """A tracking call's e-mail, customer id and visitor id, for the key lookup to check
     against the store's suppressions (anything else is checked when it is written)."""
     found: dict[str, list[str]] = {}
-    for kind, name in (("email", "email"), ("customer", "customer"), ("visitor", "visitor")):
-        value = args.get(name)
+    for kind in ("email", "customer", "visitor"):
+        value = args.get(kind)
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if isinstance(value, str) and value and value != "auto":

@@ -41,7 +41,7 @@ def search(request: HttpRequest) -> HttpResponse:
         # Only the stores with something to show: an account may have a thousand stores.
         context["hits"] = [found for found in _hits(query, readable) if not found.empty]
         search_access_record(actor=request.user, hits=context["hits"])
-    context["found"] = any(not store_hits.empty for store_hits in context["hits"])
+    context["found"] = bool(context["hits"])
     context.update(query=query, searched_stores=readable, current_search_store=current)
     context["exact_elsewhere"] = len(readable) > FULL_SEARCH_STORES
     context["no_reader_role"] = not readable
