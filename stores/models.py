@@ -166,6 +166,23 @@ class SpareSchema(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+class SubjectDigest(models.Model):
+    """A store holds a customer or visitor with this identifier digest.
+
+    The account-wide search's directory: one indexed lookup names the stores that hold an
+    exact e-mail, customer id or visitor id. Digests only (each made with its store's own
+    secret, so the same e-mail gives unrelated digests in two stores). Kept by triggers in
+    every store schema (``customers`` migration 0010), on one server only; see
+    ``stores/directory.py``.
+    """
+
+    pk = models.CompositePrimaryKey("digest", "store")
+    digest = models.BinaryField()
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+
+
 class Domain(DomainMixin):
     """Required by django-tenants; stores are routed by path (/s/<slug>/), not host."""
 

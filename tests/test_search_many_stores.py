@@ -72,9 +72,10 @@ def test_it_finds_exactly_what_the_full_search_finds_exactly(many, query):
         assert {v["pk"]: v for v in quick.visitors} == wanted
 
 
-def test_it_reads_every_store_in_one_statement_on_one_server(many):
-    """Then the rows found in one more. On Citus, one statement per store (each store's
-    schema lives on one node), and one per store with rows found."""
+def test_it_reads_only_the_stores_the_directory_names_on_one_server(many):
+    """One lookup in the public directory of digests, one statement for the stores it
+    names, one for the rows found. On Citus (no directory) one statement per store (each
+    store's schema lives on one node), and one per store with rows found."""
     _, stores = many
     with CaptureQueriesContext(connection) as queries:
         hits = search_stores_exact("ann@example.com", stores=stores)
@@ -84,8 +85,22 @@ def test_it_reads_every_store_in_one_statement_on_one_server(many):
         for q in queries.captured_queries
         if not (q["sql"] or "").startswith(("SET ", "RESET ", "SAVEPOINT", "RELEASE SAVEPOINT"))
     ]
-    assert len(statements) == (len(stores) + 2 if on_citus() else 2)
+    if on_citus():
+        assert len(statements) == len(stores) + 2
+    else:
+        assert len(statements) == 3
+        assert "stores_subjectdigest" in statements[0]
+        assert statements[1].count("UNION ALL") == 3  # two stores, two lookups each
     assert [h.store.slug for h in hits if not h.empty] == ["chain-03", "chain-17"]
+
+
+def test_nothing_found_reads_no_store(many):
+    _, stores = many
+    with CaptureQueriesContext(connection) as queries:
+        hits = search_stores_exact("nobody@example.com", stores=stores)
+    assert all(h.empty for h in hits)
+    statements = [q for q in queries.captured_queries if not q["sql"].startswith("SET ")]
+    assert len(statements) == (len(stores) if on_citus() else 1)
 
 
 def test_the_page_searches_the_current_store_in_full_and_the_others_exactly(client, many):

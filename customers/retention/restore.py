@@ -55,6 +55,7 @@ from gdpr_dashboard.models import (
     RequestKind,
     RequestStatus,
 )
+from stores import directory
 from stores.audit import audit_record
 from stores.models import Store, StoreNotice, User
 
@@ -234,6 +235,8 @@ def _replay_and_swap(*, store: Store, backup: Backup, scratch: str, actor: User 
         originals = list(forgets_since(store=store, backup=backup))
         replays = [_replay(original=original, scratch=scratch) for original in originals]
         _swap_schemas(live=store.schema_name, scratch=scratch)
+        if directory.kept():  # the backup's rows were loaded before its triggers were made
+            directory.rebuild(store)
         return _record(store=store, backup=backup, replays=replays, actor=actor)
 
 

@@ -1,0 +1,129 @@
+"""The account-wide search's directory of identifier digests, and the functions that keep it.
+
+``stores_subjectdigest`` says which stores hold a customer or visitor with a given
+e-mail, customer id or visitor id digest. Each store schema's triggers (``customers``
+migration 0010) call the functions below: a row inserted notes its digests, a row
+deleted (or a digest changed) drops the digests no row of the store holds any more.
+
+Dropping locks the entries first and looks for remaining holders in a statement of its
+own: in READ COMMITTED each statement of a function sees what committed before it
+started, so an insert of the same digest that committed while the lock was awaited is
+seen and its entry kept; an insert that comes later waits for the lock (its ``ON
+CONFLICT DO UPDATE … WHERE false`` locks an existing entry without writing it) and, once
+the delete has committed, inserts the entry again.
+"""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+FUNCTIONS = r"""
+CREATE FUNCTION public.clerk_subject_digests_drop(store_schema text, hexes text[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    store integer;
+    digests bytea[];
+BEGIN
+    SELECT s.id INTO store FROM public.stores_store s WHERE s.schema_name = store_schema;
+    SELECT array_agg(DISTINCT decode(h, 'hex')) INTO digests FROM unnest(hexes) h WHERE h <> '';
+    IF store IS NULL OR digests IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM public.stores_subjectdigest d
+        WHERE d.store_id = store AND d.digest = ANY (digests) ORDER BY d.digest FOR UPDATE;
+    EXECUTE format($q$
+        DELETE FROM public.stores_subjectdigest d WHERE d.store_id = $1 AND d.digest = ANY ($2)
+        AND NOT EXISTS (SELECT 1 FROM %1$I.customers_customer c
+                        WHERE c.email_digest = encode(d.digest, 'hex'))
+        AND NOT EXISTS (SELECT 1 FROM %1$I.customers_customer c
+                        WHERE c.customer_digest = encode(d.digest, 'hex'))
+        AND NOT EXISTS (SELECT 1 FROM %1$I.customers_visitor v
+                        WHERE v.visitor_digest = encode(d.digest, 'hex'))
+    $q$, store_schema) USING store, digests;
+END $$;
+
+CREATE FUNCTION public.clerk_subject_digests_note(store_schema text, hexes text[])
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO public.stores_subjectdigest (digest, store_id)
+    SELECT DISTINCT decode(h, 'hex'), s.id
+    FROM public.stores_store s, unnest(hexes) h
+    WHERE s.schema_name = store_schema AND h <> ''
+    ON CONFLICT (digest, store_id) DO UPDATE SET store_id = EXCLUDED.store_id WHERE false
+$$;
+
+CREATE FUNCTION public.clerk_customer_digests_noted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM public.clerk_subject_digests_note(
+        TG_TABLE_SCHEMA, ARRAY[NEW.email_digest, NEW.customer_digest]);
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM public.clerk_subject_digests_drop(
+            TG_TABLE_SCHEMA, ARRAY[OLD.email_digest, OLD.customer_digest]);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION public.clerk_visitor_digest_noted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM public.clerk_subject_digests_note(TG_TABLE_SCHEMA, ARRAY[NEW.visitor_digest]);
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM public.clerk_subject_digests_drop(TG_TABLE_SCHEMA, ARRAY[OLD.visitor_digest]);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION public.clerk_customer_digests_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM public.clerk_subject_digests_drop(TG_TABLE_SCHEMA,
+        ARRAY(SELECT email_digest FROM gone UNION SELECT customer_digest FROM gone));
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION public.clerk_visitor_digests_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM public.clerk_subject_digests_drop(TG_TABLE_SCHEMA,
+        ARRAY(SELECT visitor_digest FROM gone));
+    RETURN NULL;
+END $$;
+"""
+
+DROP_FUNCTIONS = """
+DROP FUNCTION IF EXISTS public.clerk_visitor_digests_gone() CASCADE;
+DROP FUNCTION IF EXISTS public.clerk_customer_digests_gone() CASCADE;
+DROP FUNCTION IF EXISTS public.clerk_visitor_digest_noted() CASCADE;
+DROP FUNCTION IF EXISTS public.clerk_customer_digests_noted() CASCADE;
+DROP FUNCTION IF EXISTS public.clerk_subject_digests_note(text, text[]);
+DROP FUNCTION IF EXISTS public.clerk_subject_digests_drop(text, text[]);
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("stores", "0008_search_functions")]
+
+    operations = [
+        migrations.CreateModel(
+            name="SubjectDigest",
+            fields=[
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "digest",
+                        "store",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("digest", models.BinaryField()),
+                (
+                    "store",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="stores.store",
+                    ),
+                ),
+            ],
+        ),
+        migrations.RunSQL(FUNCTIONS, DROP_FUNCTIONS),
+    ]
