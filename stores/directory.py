@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from stores.digests import identifier_digest
+from stores.digests import identifier_digests
 from stores.models import Store, SubjectDigest
 from stores.schemas import on_citus
 
@@ -26,16 +26,24 @@ def kept() -> bool:
 
 def stores_holding(query: str, stores: list[Store]) -> list[Store]:
     """The stores, in the given order, whose directory entries hold ``query``'s digest
-    (made with each store's own secret) as an e-mail, customer id or visitor id."""
+    (made with each store's own secret) as an e-mail, customer id or visitor id.
+
+    The digests go as one ``bytea`` of 32-byte digests, cut apart by the server: a
+    thousand stores' three thousand digests as an array literal cost more to send and
+    parse than the lookup itself."""
+    secrets = [store.secret for store in stores]
     wanted: dict[bytes, int] = {}
-    for store in stores:
-        secret = store.secret
-        for kind in KINDS:
-            wanted[bytes.fromhex(identifier_digest(secret, kind, query))] = store.pk
+    for kind in KINDS:
+        for store, digest in zip(stores, identifier_digests(secrets, kind, query), strict=True):
+            wanted[digest] = store.pk
+    if not wanted:
+        return []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT digest, store_id FROM {SubjectDigest._meta.db_table} WHERE digest = ANY(%s)",
-            [list(wanted)],
+            f"SELECT digest, store_id FROM {SubjectDigest._meta.db_table} WHERE digest = ANY("
+            "ARRAY(SELECT substring(%s::bytea FROM i * 32 + 1 FOR 32) "
+            "FROM generate_series(0, %s - 1) i))",
+            [b"".join(wanted), len(wanted)],
         )
         holding = {
             store_id for digest, store_id in cursor.fetchall() if wanted[bytes(digest)] == store_id

@@ -170,10 +170,10 @@ def test_it_puts_the_dashboard_before_any_person_named_gdpr(client, bob, store, 
 def test_it_searches_with_two_queries_per_store(client, bob, shoppers, django_assert_num_queries):
     login(client, bob)
     client.get("/search", {"q": "nobody-at-all"}, HTTP_HX_REQUEST="true")
-    # Public schema reset, session, user, readable stores; per store (2): schema switch,
-    # customers, visitors. No hits: no access-log row (and the switch back to public is
-    # only sent with the next query).
-    with django_assert_num_queries(10):
+    # Public schema reset, session, user, readable stores (as rows), the stores searched in
+    # full (as models); per store (2): schema switch, customers, visitors. No hits: no
+    # access-log row (and the switch back to public is only sent with the next query).
+    with django_assert_num_queries(11):
         client.get("/search", {"q": "nobody-at-all"}, HTTP_HX_REQUEST="true")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -9,7 +11,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from customers.console.search import QueryRejected, clean_query, is_dashboard_query, search_stores
+from customers.console.search import (
+    QueryRejected,
+    StoreHits,
+    clean_query,
+    is_dashboard_query,
+    search_stores,
+)
 from customers.console.search_exact import search_stores_exact
 from customers.privacy.access_log import search_access_record
 from stores.access import (
@@ -18,7 +26,7 @@ from stores.access import (
     stores_readable_by,
     stores_visible_to,
 )
-from stores.models import Account
+from stores.models import Account, Store
 
 
 @login_required
@@ -32,37 +40,53 @@ def search(request: HttpRequest) -> HttpResponse:
         query, context["error"] = "", str(rejected)
     # The store used last comes first; found among the readable stores (no extra query).
     last_slug = request.session.get(LAST_STORE_SESSION_KEY)
-    readable = list(stores_readable_by(request.user).only(*SEARCH_STORE_FIELDS))
+    readable = list(stores_readable_by(request.user).values_list(*STORE_REF, named=True))
     current = next((s for s in readable if s.slug == last_slug), None)
     readable = _current_first(readable, current)
     if query and is_dashboard_query(query):
         context["dashboards"] = _dashboards(request, current or last_store_for(request))
     if query:
         # Only the stores with something to show: an account may have a thousand stores.
-        context["hits"] = [found for found in _hits(query, readable) if not found.empty]
+        context["hits"] = _as_stores([found for found in _hits(query, readable) if not found.empty])
         search_access_record(actor=request.user, hits=context["hits"])
     context["found"] = bool(context["hits"])
-    context.update(query=query, searched_stores=readable, current_search_store=current)
+    context.update(query=query, searched_stores=readable)
+    context["current_search_store"] = current and Store(pk=current.pk)
     context["exact_elsewhere"] = len(readable) > FULL_SEARCH_STORES
     context["no_reader_role"] = not readable
     template = "customers/search.html"
     return render(request, template + "#results" if request.htmx else template, context)
 
 
-# What the search and its page read of each store (an account may have a thousand).
-SEARCH_STORE_FIELDS = ("slug", "name", "schema_name", "secret", "account__slug", "account__name")
+# What the search reads of each readable store (an account may have a thousand): rows,
+# not models; the few stores searched in full or with hits are loaded as models.
+STORE_REF = ("pk", "slug", "name", "schema_name", "secret", "account_id")
 
 # Up to this many readable stores, every store is searched in full (names, parts of
 # addresses and ids); beyond, the first (the current store) in full and the others for the
-# exact e-mail, customer id or visitor id, many stores per statement.
+# exact e-mail, customer id or visitor id.
 FULL_SEARCH_STORES = 20
 
 
-def _hits(query: str, readable: list) -> list:
+def _hits(query: str, readable: list) -> list[StoreHits]:
     if len(readable) <= FULL_SEARCH_STORES:
-        return search_stores(query, stores=readable)
+        return search_stores(query, stores=_models(readable))
     first, others = readable[:1], readable[1:]
-    return search_stores(query, stores=first) + search_stores_exact(query, stores=others)
+    return search_stores(query, stores=_models(first)) + search_stores_exact(query, stores=others)
+
+
+def _models(refs: list) -> list[Store]:
+    """The stores of these rows, in their order (one gone meanwhile is left out)."""
+    stores = Store.objects.select_related("account").in_bulk([ref.pk for ref in refs])
+    return [stores[ref.pk] for ref in refs if ref.pk in stores]
+
+
+def _as_stores(hits: list[StoreHits]) -> list[StoreHits]:
+    """Hits whose store is a row, with the store's model in its place."""
+    stores = {store.pk: store for store in _models([found.store for found in hits])}
+    return [
+        replace(found, store=stores[found.store.pk]) for found in hits if found.store.pk in stores
+    ]
 
 
 def _current_first(stores: list, current) -> list:
