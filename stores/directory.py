@@ -3,10 +3,11 @@
 ``SubjectDigest`` rows are written by triggers in every store schema (``customers``
 migration 0010, functions in ``stores`` migration 0009), in the same transaction as the
 customer or visitor row, by every path that writes one (tracking calls, batches, CRM,
-orders, the console, a forget's deletes, expiry). A restore loads its rows with the
-triggers not yet made, so the store's entries are made again after the swap
-(``rebuild``). On Citus no entries are kept (``kept()`` is false) and the search reads
-every store.
+orders, the console, a forget's deletes, expiry). Entries are keyed by the schema's OID.
+A restore loads its rows before the triggers are made and swaps schemas, so the live
+schema's entries are taken out before the swap and the restored schema's made after
+(``schema_forget``, ``schema_note``); a store deleted takes its entries out first. On
+Citus no entries are kept (``kept()`` is false) and the search reads every store.
 """
 
 from __future__ import annotations
@@ -14,56 +15,85 @@ from __future__ import annotations
 from django.db import connection
 
 from stores.digests import identifier_digests
-from stores.models import Store, SubjectDigest
+from stores.models import SubjectDigest
 from stores.schemas import on_citus
 
 KINDS = ("email", "customer", "visitor")
+TABLE = SubjectDigest._meta.db_table
 
 
 def kept() -> bool:
     return not on_citus()
 
 
-def stores_holding(query: str, stores: list[Store]) -> list[Store]:
-    """The stores, in the given order, whose directory entries hold ``query``'s digest
-    (made with each store's own secret) as an e-mail, customer id or visitor id.
+def stores_holding(query: str, stores: list) -> list:
+    """The stores, in the given order, whose schemas hold ``query``'s digest (made with
+    each store's own secret) as an e-mail, customer id or visitor id.
 
     The digests go as one ``bytea`` of 32-byte digests, cut apart by the server: a
     thousand stores' three thousand digests as an array literal cost more to send and
-    parse than the lookup itself."""
+    parse than the lookup itself. ``stores`` need ``pk``, ``schema_name`` and ``secret``."""
     secrets = [store.secret for store in stores]
-    wanted: dict[bytes, int] = {}
+    wanted: dict[bytes, str] = {}
     for kind in KINDS:
         for store, digest in zip(stores, identifier_digests(secrets, kind, query), strict=True):
-            wanted[digest] = store.pk
+            wanted[digest] = store.schema_name
     if not wanted:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT digest, store_id FROM {SubjectDigest._meta.db_table} WHERE digest = ANY("
+            f"SELECT d.digest, n.nspname FROM {TABLE} d "
+            "JOIN pg_namespace n ON n.oid = d.schema_oid WHERE d.digest = ANY("
             "ARRAY(SELECT substring(%s::bytea FROM i * 32 + 1 FOR 32) "
             "FROM generate_series(0, %s - 1) i))",
             [b"".join(wanted), len(wanted)],
         )
         holding = {
-            store_id for digest, store_id in cursor.fetchall() if wanted[bytes(digest)] == store_id
+            schema for digest, schema in cursor.fetchall() if wanted[bytes(digest)] == schema
         }
-    return [store for store in stores if store.pk in holding]
+    return [store for store in stores if store.schema_name in holding]
 
 
-def rebuild(store: Store) -> None:
-    """The store's entries made again from its schema's rows (after a restore)."""
-    schema = connection.ops.quote_name(store.schema_name)
+def _held(schema: str) -> str:
+    qn = connection.ops.quote_name(schema)
+    return (
+        f"SELECT email_digest AS digest FROM {qn}.customers_customer "
+        f"UNION SELECT customer_digest FROM {qn}.customers_customer "
+        f"UNION SELECT visitor_digest FROM {qn}.customers_visitor"
+    )
+
+
+def schema_forget(schema: str) -> None:
+    """The schema's entries taken out (before it is swapped out or dropped); nothing for
+    a schema without a store's tables."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {SubjectDigest._meta.db_table} WHERE store_id = %s", [store.pk]
+            "SELECT to_regclass(format('%%I.customers_customer', %s::text)) IS NOT NULL "
+            "AND to_regclass(format('%%I.customers_visitor', %s::text)) IS NOT NULL",
+            [schema, schema],
         )
+        if not cursor.fetchone()[0]:
+            return
         cursor.execute(
-            f"INSERT INTO {SubjectDigest._meta.db_table} (digest, store_id) "
-            "SELECT DISTINCT decode(held.digest, 'hex'), %s FROM ("
-            f"SELECT email_digest AS digest FROM {schema}.customers_customer "
-            f"UNION ALL SELECT customer_digest FROM {schema}.customers_customer "
-            f"UNION ALL SELECT visitor_digest FROM {schema}.customers_visitor"
-            ") held WHERE held.digest <> '' ON CONFLICT DO NOTHING",
-            [store.pk],
+            f"DELETE FROM {TABLE} d USING ({_held(schema)}) held "
+            "WHERE held.digest <> '' AND d.digest = decode(held.digest, 'hex') "
+            "AND d.schema_oid = to_regnamespace(quote_ident(%s))::oid",
+            [schema],
         )
+
+
+def schema_note(schema: str) -> None:
+    """The schema's rows noted (after a restore swapped it in)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TABLE} (digest, schema_oid) "
+            "SELECT decode(held.digest, 'hex'), to_regnamespace(quote_ident(%s))::oid "
+            f"FROM ({_held(schema)}) held WHERE held.digest <> '' ON CONFLICT DO NOTHING",
+            [schema],
+        )
+
+
+def schema_oid(schema: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regnamespace(quote_ident(%s))::oid", [schema])
+        return cursor.fetchone()[0]

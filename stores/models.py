@@ -134,6 +134,14 @@ class Store(TenantMixin):
     def __str__(self) -> str:
         return self.name
 
+    def delete(self, force_drop=False, *args, **kwargs):
+        """The search directory's entries of the schema go before the schema does."""
+        from stores import directory
+
+        if (force_drop or self.auto_drop_schema) and directory.kept():
+            directory.schema_forget(self.schema_name)
+        return super().delete(force_drop, *args, **kwargs)
+
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
         """The schema from the current migration state's cached DDL (``stores.schemas``)."""
         if sync_schema and schemas.store_schema_create(store=self):
@@ -167,20 +175,19 @@ class SpareSchema(models.Model):
 
 
 class SubjectDigest(models.Model):
-    """A store holds a customer or visitor with this identifier digest.
+    """A store schema holds a customer or visitor with this identifier digest.
 
     The account-wide search's directory: one indexed lookup names the stores that hold an
     exact e-mail, customer id or visitor id. Digests only (each made with its store's own
-    secret, so the same e-mail gives unrelated digests in two stores). Kept by triggers in
-    every store schema (``customers`` migration 0010), on one server only; see
-    ``stores/directory.py``.
+    secret, so the same e-mail gives unrelated digests in two stores), keyed by the
+    schema's OID (what a trigger knows without a lookup; it stays when a spare schema is
+    renamed into a store). Kept by triggers in every store schema (``customers``
+    migration 0010), on one server only; see ``stores/directory.py``.
     """
 
-    pk = models.CompositePrimaryKey("digest", "store")
+    pk = models.CompositePrimaryKey("digest", "schema_oid")
     digest = models.BinaryField()
-    store = models.ForeignKey(
-        Store, on_delete=models.CASCADE, db_constraint=False, related_name="+"
-    )
+    schema_oid = models.BigIntegerField()
 
 
 class Domain(DomainMixin):

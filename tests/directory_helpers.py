@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import connection
 
+from stores.directory import schema_oid
 from stores.models import Store, SubjectDigest
 
 
@@ -21,5 +22,6 @@ def held(store: Store) -> set[bytes]:
 
 def listed(store: Store) -> set[bytes]:
     """The store's entries in ``public.stores_subjectdigest``."""
-    rows = SubjectDigest.objects.filter(store=store).values_list("digest", flat=True)
+    oid = schema_oid(store.schema_name)
+    rows = SubjectDigest.objects.filter(schema_oid=oid).values_list("digest", flat=True)
     return {bytes(d) for d in rows}

@@ -25,6 +25,7 @@ from customers.models import Customer, Visitor
 from customers.privacy.forget import forget_execute
 from customers.privacy.forget_requests import forget_request_create
 from stores.digests import identifier_digest
+from stores.directory import schema_oid
 from stores.models import SubjectDigest
 from stores.schemas import on_citus
 from stores.services import store_create
@@ -160,9 +161,9 @@ def test_a_store_deleted_takes_its_entries(store):
     assert listed(doomed)
     with connection.cursor() as cursor:  # the visitor's deferred key checks, before the drop
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    pk = doomed.pk
+    oid = schema_oid(doomed.schema_name)
     doomed.delete(force_drop=True)
-    assert not SubjectDigest.objects.filter(store_id=pk).exists()
+    assert not SubjectDigest.objects.filter(schema_oid=oid).exists()
 
 
 # --- two sessions, one e-mail ------------------------------------------------------

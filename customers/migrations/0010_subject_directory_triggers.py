@@ -42,16 +42,16 @@ DROP TRIGGER IF EXISTS visitor_digest_changed ON customers_visitor;
 DROP TRIGGER IF EXISTS visitor_digests_deleted ON customers_visitor;
 """
 
-# The schema's existing rows, noted once (the store's row names the schema by its name).
+# The schema's existing rows, noted once.
 NOTE_EXISTING = """
-INSERT INTO public.stores_subjectdigest (digest, store_id)
-SELECT DISTINCT decode(held.digest, 'hex'), s.id
-FROM public.stores_store s, (
+INSERT INTO public.stores_subjectdigest (digest, schema_oid)
+SELECT DISTINCT decode(held.digest, 'hex'), quote_ident(current_schema())::regnamespace::oid
+FROM (
     SELECT email_digest AS digest FROM customers_customer
     UNION ALL SELECT customer_digest FROM customers_customer
     UNION ALL SELECT visitor_digest FROM customers_visitor
 ) held
-WHERE s.schema_name = current_schema() AND held.digest <> ''
+WHERE held.digest <> ''
 ON CONFLICT DO NOTHING
 """
 

@@ -234,9 +234,13 @@ def _replay_and_swap(*, store: Store, backup: Backup, scratch: str, actor: User 
         store_xact_lock(job=LOCK_FORGET, store_id=store.pk)
         originals = list(forgets_since(store=store, backup=backup))
         replays = [_replay(original=original, scratch=scratch) for original in originals]
+        # The backup's rows were loaded before its triggers were made: the search's
+        # directory takes the live schema's entries out and notes the restored one's.
+        if directory.kept():
+            directory.schema_forget(store.schema_name)
         _swap_schemas(live=store.schema_name, scratch=scratch)
-        if directory.kept():  # the backup's rows were loaded before its triggers were made
-            directory.rebuild(store)
+        if directory.kept():
+            directory.schema_note(store.schema_name)
         return _record(store=store, backup=backup, replays=replays, actor=actor)
 
 
