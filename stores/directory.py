@@ -12,7 +12,6 @@ Citus no entries are kept (``kept()`` is false) and the search reads every store
 
 from __future__ import annotations
 
-import psycopg
 from django.db import connection
 
 from stores.digests import identifier_digests
@@ -42,9 +41,8 @@ def stores_holding(query: str, stores: list) -> list:
             wanted[digest] = store.schema_name
     if not wanted:
         return []
-    connection.ensure_connection()
     # Bound on the server, the digests as binary: no 200 kB hex literal to build and parse.
-    with psycopg.Cursor(connection.connection) as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(
             "SELECT d.digest, n.nspname FROM (SELECT substring(%b FROM i * 32 + 1 FOR 32) "
             "AS digest FROM generate_series(0, %s - 1) i) wanted "
