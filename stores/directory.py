@@ -12,17 +12,40 @@ Citus no entries are kept (``kept()`` is false) and the search reads every store
 
 from __future__ import annotations
 
+import functools
+
 from django.db import connection
 
+from stores import schemas
 from stores.digests import identifier_digests
 from stores.schemas import on_citus
 
 KINDS = ("email", "customer", "visitor")
-TABLE = "stores_subjectdigest"  # stores.models.SubjectDigest (which this module serves)
+TABLE = "public.stores_subjectdigest"  # stores.models.SubjectDigest (which this module serves)
+
+
+# The migration that makes a store schema's triggers: a schema without it has no entries.
+TRIGGERS_MIGRATION = ("customers", "0010_subject_directory_triggers")
 
 
 def kept() -> bool:
     return not on_citus()
+
+
+def covers(store) -> bool:
+    """Whether the directory lists what ``store`` holds: entries are kept (one server) and
+    its schema has the triggers (its noted migration state includes them; a store a deploy
+    has not migrated yet, or whose migration failed, has not)."""
+    return kept() and _state_has_triggers(store.schema_state)
+
+
+@functools.cache
+def _state_has_triggers(state: str) -> bool:
+    current, nodes = schemas.migration_state()
+    if state == current:
+        return TRIGGERS_MIGRATION in nodes
+    known = schemas.template_migrations(state) if state else None
+    return known is not None and TRIGGERS_MIGRATION in known
 
 
 def stores_holding(query: str, stores: list) -> list:
@@ -33,11 +56,11 @@ def stores_holding(query: str, stores: list) -> list:
     thousand stores' three thousand digests as an array literal cost more to send and
     parse than the lookup itself. ``stores`` need ``pk``, ``schema_name`` and ``secret``."""
     secrets = [store.secret for store in stores]
-    wanted: dict[bytes, str] = {}
+    wanted: dict[bytes, set[str]] = {}
     # Only an e-mail has an "@" (e-mails are checked on the way in).
     for kind in KINDS if "@" in query else ("customer", "visitor"):
         for store, digest in zip(stores, identifier_digests(secrets, kind, query), strict=True):
-            wanted[digest] = store.schema_name
+            wanted.setdefault(digest, set()).add(store.schema_name)
     if not wanted:
         return []
     # Bound on the server, the digests as binary: no 200 kB hex literal to build and parse.
@@ -50,7 +73,7 @@ def stores_holding(query: str, stores: list) -> list:
             [b"".join(wanted), len(wanted)],
         )
         holding = {
-            schema for digest, schema in cursor.fetchall() if wanted[bytes(digest)] == schema
+            schema for digest, schema in cursor.fetchall() if schema in wanted[bytes(digest)]
         }
     return [store for store in stores if store.schema_name in holding]
 

@@ -34,15 +34,19 @@ STORES_PER_STATEMENT = 200
 
 def search_stores_exact(query: str, *, stores: list[Store]) -> list[StoreHits]:
     """Customers and visitors whose e-mail, customer id or visitor id is exactly ``query``,
-    per store in the given order."""
+    per store in the given order. ``stores`` need ``pk``, ``schema_name``, ``secret`` and
+    ``schema_state``."""
     hits = {store.pk: StoreHits(store=store) for store in stores}
     if not query:
         return list(hits.values())
     found: dict[int, list[tuple[str, int]]] = {}
-    if directory.kept():
-        matches = _matches(query, directory.stores_holding(query, stores), prepare=False)
-    else:
-        matches = _matches(query, stores, prepare=len(stores) > 1)
+    listed = [store for store in stores if directory.covers(store)]
+    unlisted = [store for store in stores if not directory.covers(store)]
+    # Stores the directory lists are read when it names them; the others (on Citus, or
+    # during a deploy before their schema has the directory's triggers) every time.
+    named = {store.pk for store in directory.stores_holding(query, listed)} if listed else set()
+    to_read = [store for store in stores if store.pk in named] + unlisted
+    matches = _matches(query, to_read, prepare=len(unlisted) > 1)
     for store_id, kind, pk in matches:
         found.setdefault(store_id, []).append((kind, pk))
     details = _details({store_id: hits[store_id].store for store_id in found}, found)
