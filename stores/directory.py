@@ -4,15 +4,16 @@
 migration 0010, functions in ``stores`` migration 0009), in the same transaction as the
 customer or visitor row, by every path that writes one (tracking calls, batches, CRM,
 orders, the console, a forget's deletes, expiry). Entries are keyed by the schema's OID.
-A restore loads its rows before the triggers are made and swaps schemas, so the live
-schema's entries are taken out before the swap and the restored schema's made after
-(``schema_forget``, ``schema_note``); a store deleted takes its entries out first. On
+A restore loads its rows before the triggers are made and swaps schemas, so the old
+schema's entries are taken out and the restored schema's noted around the swap
+(``schema_swapped``); a store deleted takes its entries out with its schema. On
 Citus no entries are kept (``kept()`` is false) and the search reads every store.
 """
 
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 
 from django.db import connection
 
@@ -87,27 +88,8 @@ def _held(schema: str) -> str:
     )
 
 
-def schema_forget(schema: str) -> None:
-    """The schema's entries taken out (before it is swapped out or dropped); nothing for
-    a schema without a store's tables."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT to_regclass(format('%%I.customers_customer', %s::text)) IS NOT NULL "
-            "AND to_regclass(format('%%I.customers_visitor', %s::text)) IS NOT NULL",
-            [schema, schema],
-        )
-        if not cursor.fetchone()[0]:
-            return
-        cursor.execute(
-            f"DELETE FROM {TABLE} d USING ({_held(schema)}) held "
-            "WHERE held.digest <> '' AND d.digest = decode(held.digest, 'hex') "
-            "AND d.schema_oid = to_regnamespace(quote_ident(%s))::oid",
-            [schema],
-        )
-
-
 def schema_note(schema: str) -> None:
-    """The schema's rows noted (after a restore swapped it in)."""
+    """The schema's rows noted."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {TABLE} (digest, schema_oid) "
@@ -115,6 +97,54 @@ def schema_note(schema: str) -> None:
             f"FROM ({_held(schema)}) held WHERE held.digest <> '' ON CONFLICT DO NOTHING",
             [schema],
         )
+
+
+@contextmanager
+def schema_dropped(schema: str):
+    """Around dropping a store schema, in the same transaction: its entries taken out
+    once it is gone (nothing for a schema without a store's tables).
+
+    The entries are read aside first and deleted after the drop: by then no session can
+    write the schema's tables, so none of their triggers waits on an entry this
+    transaction holds while the drop waits on their tables."""
+    if not kept() or not _has_store_tables(schema):
+        yield
+        return
+    old = schema_oid(schema)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE clerk_dropped_digests ON COMMIT DROP AS "
+            f"SELECT decode(held.digest, 'hex') AS digest FROM ({_held(schema)}) held "
+            "WHERE held.digest <> ''"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {TABLE} d USING clerk_dropped_digests o "
+            "WHERE d.digest = o.digest AND d.schema_oid = %s",
+            [old],
+        )
+        cursor.execute("DROP TABLE clerk_dropped_digests")
+
+
+@contextmanager
+def schema_swapped(schema: str):
+    """Around replacing the schema named ``schema`` by another (a restore's swap, the old
+    one dropped, in one transaction): the old one's entries out, the new one's noted."""
+    with schema_dropped(schema):
+        yield
+    if kept():
+        schema_note(schema)
+
+
+def _has_store_tables(schema: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regclass(format('%%I.customers_customer', %s::text)) IS NOT NULL "
+            "AND to_regclass(format('%%I.customers_visitor', %s::text)) IS NOT NULL",
+            [schema, schema],
+        )
+        return cursor.fetchone()[0]
 
 
 def schema_oid(schema: str) -> int | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -135,12 +136,14 @@ class Store(TenantMixin):
         return self.name
 
     def delete(self, force_drop=False, *args, **kwargs):
-        """The search directory's entries of the schema go before the schema does."""
+        """The search directory's entries of the schema go with the schema, in one
+        transaction (a drop that fails leaves both)."""
         from stores import directory
 
-        if (force_drop or self.auto_drop_schema) and directory.kept():
-            directory.schema_forget(self.schema_name)
-        return super().delete(force_drop, *args, **kwargs)
+        dropping = force_drop or self.auto_drop_schema
+        entries = directory.schema_dropped(self.schema_name) if dropping else nullcontext()
+        with transaction.atomic(), entries:
+            return super().delete(force_drop, *args, **kwargs)
 
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
         """The schema from the current migration state's cached DDL (``stores.schemas``)."""

@@ -13,6 +13,7 @@ from bench.next_migration import COLUMN, INDEX, next_migration
 from customers.models import Customer
 from stores import schemas
 from stores.models import Account, Domain, SchemaTemplate, SpareSchema, Store
+from stores.schemas import on_citus
 from stores.services import store_create
 
 # Columns compare by their order, not ordinal_position: a migrated schema keeps the
@@ -36,6 +37,11 @@ CATALOG = {
     "sequences": """
         SELECT sequence_name, data_type, start_value, increment FROM information_schema.sequences
         WHERE sequence_schema = %(s)s ORDER BY 1""",
+    "triggers": """
+        SELECT c.relname, t.tgname, replace(pg_get_triggerdef(t.oid), %(s)s, 'S')
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = %(s)s AND NOT t.tgisinternal ORDER BY 1, 2""",
     "migrations": "SELECT app, name FROM {schema}.django_migrations ORDER BY id",
 }
 
@@ -63,6 +69,7 @@ def test_it_makes_the_same_schema_as_the_migrations(django_db_setup, django_db_b
             schemas.schema_drop(migrated)
             schemas.schema_drop(cloned)
     assert len(expected["columns"]) > 50 and len(expected["indexes"]) > 15
+    assert len(expected["triggers"]) == (0 if on_citus() else 6)  # the search's directory
     for what in CATALOG:
         assert got[what] == expected[what], what
 

@@ -1,10 +1,12 @@
 """Every store schema keeps its entries of ``public.stores_subjectdigest`` up to date.
 
 Triggers on the customers and visitors tables call the functions of ``stores``
-migration 0009: a row inserted notes its digests (a row-level trigger, so a returning
-visitor's upsert, which updates, fires nothing), a changed digest is noted and the old
-one dropped when no row holds it any more, a ``DELETE`` statement drops the digests of
-its rows no row holds any more (one call per statement, from its transition table).
+migration 0009: a visitor inserted notes its digest (a row-level trigger, so a returning
+visitor's upsert, which updates, fires nothing); customers inserted by one statement
+note theirs together (from the statement's transition table, in digest order); a
+changed digest is noted and the old one dropped when no row holds it any more; a
+``DELETE`` statement drops the digests of its rows no row holds any more (one call per
+statement, from its transition table).
 Existing rows are noted here. On Citus the directory is not kept (a store's tables live
 on a worker, the directory on the coordinator): the search reads every store instead.
 """
@@ -13,7 +15,8 @@ from django.db import migrations
 
 TRIGGERS = """
 CREATE TRIGGER customer_digests_inserted AFTER INSERT ON customers_customer
-    FOR EACH ROW EXECUTE FUNCTION public.clerk_customer_digests_noted();
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION public.clerk_customer_digests_added();
 CREATE TRIGGER customer_digests_changed AFTER UPDATE OF email_digest, customer_digest
     ON customers_customer FOR EACH ROW
     WHEN (OLD.email_digest IS DISTINCT FROM NEW.email_digest

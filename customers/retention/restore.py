@@ -235,12 +235,9 @@ def _replay_and_swap(*, store: Store, backup: Backup, scratch: str, actor: User 
         originals = list(forgets_since(store=store, backup=backup))
         replays = [_replay(original=original, scratch=scratch) for original in originals]
         # The backup's rows were loaded before its triggers were made: the search's
-        # directory takes the live schema's entries out and notes the restored one's.
-        if directory.kept():
-            directory.schema_forget(store.schema_name)
-        _swap_schemas(live=store.schema_name, scratch=scratch)
-        if directory.kept():
-            directory.schema_note(store.schema_name)
+        # directory takes the old schema's entries out and notes the restored one's.
+        with directory.schema_swapped(store.schema_name):
+            _swap_schemas(live=store.schema_name, scratch=scratch)
         return _record(store=store, backup=backup, replays=replays, actor=actor)
 
 
