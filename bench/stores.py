@@ -271,11 +271,13 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
     finally:
+        # The figures first (also those before a failure): dropping 10,000 stores takes a
+        # while.
+        say("")
+        say(report.table(figures))
         if not args.keep:
             drop_everything(say)
         SchemaTemplate.objects.exclude(state__in=kept_states).delete()
-    say("")
-    say(report.table(figures))
 
 
 if __name__ == "__main__":
