@@ -55,14 +55,21 @@ def stores_visible_to(user: User) -> QuerySet[Store]:
     """Stores the user is a member of (respecting store limits), by account then name."""
     if not user.is_authenticated:
         return Store.objects.none()
-    unlimited = Q(account__memberships__user=user, account__memberships__stores__isnull=True)
-    limited = Q(limited_memberships__user=user)
     return (
-        Store.objects.filter(unlimited | limited)
+        Store.objects.filter(_member_of(Membership.objects.filter(user=user)))
         .select_related("account")
-        .distinct()
         .order_by("account__name", "name")
     )
+
+
+def _member_of(memberships: QuerySet[Membership]) -> Q:
+    """Stores these memberships reach: every store of an account for a membership without
+    store limits, the listed stores otherwise. As ``IN`` subqueries on the user's own
+    memberships, so the cost follows the user's stores, not every store of the platform
+    (joins from the stores to every account's memberships grew with all of them)."""
+    unlimited = memberships.filter(stores__isnull=True).values("account_id")
+    limited = Membership.stores.through.objects.filter(membership__in=memberships)
+    return Q(account_id__in=unlimited) | Q(pk__in=limited.values("store_id"))
 
 
 def stores_matching(user: User, query: str) -> QuerySet[Store]:
@@ -187,25 +194,12 @@ def stores_readable_by(user: User) -> QuerySet[Store]:
     readers = roles_with(Capability.READ_PERSONAL_DATA)
     if not user.is_authenticated or not user.is_active:
         return Store.objects.none()
-    unlimited = Q(
-        account__memberships__user=user,
-        account__memberships__stores__isnull=True,
-        account__memberships__role__in=readers,
-    )
-    limited = Q(
-        limited_memberships__user=user,
-        limited_memberships__role__in=readers,
-    )
-    readable = unlimited | limited
+    readable = _member_of(Membership.objects.filter(user=user, role__in=readers))
     if user.is_staff:
-        readable |= Q(
-            support_grants__staff_user=user,
-            support_grants__revoked_at__isnull=True,
-            support_grants__expires_at__gt=timezone.now(),
+        grants = SupportGrant.objects.filter(
+            staff_user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
         )
+        readable |= Q(pk__in=grants.values("store_id"))
     return (
-        Store.objects.filter(readable)
-        .select_related("account")
-        .distinct()
-        .order_by("account__name", "name")
+        Store.objects.filter(readable).select_related("account").order_by("account__name", "name")
     )
