@@ -6,7 +6,9 @@ import functools
 import logging
 import math
 import time
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 from django.conf import settings
 from django.db import connection
@@ -160,11 +162,32 @@ def _key_query() -> tuple[str, list]:
     return sql, parts
 
 
-# --- rate limit: a fixed window per key in the shared cache (Redis) --------------------
+# --- rate limit: a fixed window per key, counted in the shared cache (Redis) -------------
 
 _down_until = 0.0
 # After a Redis failure, skip the check this long instead of waiting on every call.
 REDIS_RETRY_AFTER = 5.0
+# A process counts a key's calls on its own between two asks of Redis: for at most this
+# many seconds, and for at most 1/COUNT_SHARE of what the window had left at the last ask
+# (so every call asks once fewer than COUNT_SHARE calls are left). One process is exact;
+# each further process serving the key lets at most 1/COUNT_SHARE of the limit more through
+# in a window. The ask is a Redis round trip, about a fifth of a tracking call's CPU.
+COUNT_INTERVAL = 0.25
+COUNT_SHARE = 32
+WINDOWS_MAX = 10_000
+
+
+@dataclass
+class _Window:
+    """One key's current window as this process knows it."""
+
+    slot: int
+    counted: int  # the key's count in Redis at the last ask, this process's calls included
+    asked_at: float
+    unsent: int = 0  # calls let through here since the last ask, not yet added in Redis
+
+
+_windows: dict[int, _Window] = {}
 
 
 def rate_limit(api_key: ApiKey) -> None:
@@ -178,18 +201,40 @@ def rate_limit(api_key: ApiKey) -> None:
     if now < _down_until:
         return
     slot = int(now // window)
-    name = f"ratelimit:{api_key.pk}:{slot}"
+    known = _windows.get(api_key.pk)
+    if known is not None and known.slot == slot:
+        if known.counted >= limit:  # counts only grow within a window: refused without asking
+            _refuse(limit, window, slot, now)
+        if (
+            now - known.asked_at < COUNT_INTERVAL
+            and known.unsent < (limit - known.counted) // COUNT_SHARE
+        ):
+            known.unsent += 1
+            return
+        calls = known.unsent + 1
+    else:
+        calls = 1
     try:
-        count = shared_redis.count_in_window(name, ttl=window + 1)
+        count = shared_redis.count_in_window(
+            f"ratelimit:{api_key.pk}:{slot}", ttl=window + 1, add=calls
+        )
     except shared_redis.Error as exc:
         _down_until = now + REDIS_RETRY_AFTER
+        _windows.pop(api_key.pk, None)
         log.warning("rate limit not checked, Redis unavailable: %s", type(exc).__name__)
         return
+    if len(_windows) >= WINDOWS_MAX:
+        _windows.clear()
+    _windows[api_key.pk] = _Window(slot=slot, counted=count, asked_at=now)
     if count > limit:
-        retry_after = max(1, math.ceil((slot + 1) * window - now))
-        raise ApiError(
-            429,
-            "RateLimited",
-            f"More than {limit} calls in {window} seconds with this key; retry later.",
-            retry_after=retry_after,
-        )
+        _refuse(limit, window, slot, now)
+
+
+def _refuse(limit: int, window: int, slot: int, now: float) -> NoReturn:
+    retry_after = max(1, math.ceil((slot + 1) * window - now))
+    raise ApiError(
+        429,
+        "RateLimited",
+        f"More than {limit} calls in {window} seconds with this key; retry later.",
+        retry_after=retry_after,
+    )
