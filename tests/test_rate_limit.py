@@ -6,6 +6,7 @@ Processes are simulated by giving ``customers.api.auth`` one window table each i
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -81,3 +82,26 @@ def test_a_key_over_its_limit_is_refused_without_asking_again(
     with pytest.raises(ApiError) as refused:
         auth.rate_limit(api_key.api_key)
     assert 1 <= refused.value.retry_after <= 3600
+
+
+def test_threads_of_one_process_send_each_call_once(api_key, settings, long_window, monkeypatch):
+    """The development server answers in threads: concurrent asks never send a call twice."""
+    settings.API_RATE_LIMIT_REQUESTS = 1_000_000
+    monkeypatch.setattr(auth, "_windows", {})
+    monkeypatch.setattr(auth, "COUNT_INTERVAL", 0.002)  # frequent asks, calls counted between
+    pk = api_key.api_key.pk
+
+    def calls():
+        for _ in range(100):
+            auth.rate_limit(api_key.api_key)
+
+    threads = [threading.Thread(target=calls) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (known,) = auth._windows.values()
+    sent = shared_redis.count_in_window(
+        f"ratelimit:{pk}:{known.slot}", ttl=settings.API_RATE_LIMIT_WINDOW + 1, add=0
+    )
+    assert sent + known.unsent == 800

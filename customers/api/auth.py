@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -223,6 +224,9 @@ class _Window:
 
 
 _windows: dict[int, _Window] = {}
+# Threads of one process (the development server, a threaded worker) share the table: an
+# ask takes the calls counted since the last one, so no two asks send the same calls.
+_windows_lock = threading.Lock()
 
 
 def rate_limit(api_key: ApiKey) -> None:
@@ -236,31 +240,40 @@ def rate_limit(api_key: ApiKey) -> None:
     if now < _down_until:
         return
     slot = int(now // window)
-    known = _windows.get(api_key.pk)
-    if known is not None and known.slot == slot:
-        if known.counted >= limit:  # counts only grow within a window: refused without asking
-            _refuse(limit, window, slot, now)
-        if (
-            now - known.asked_at < COUNT_INTERVAL
-            and known.unsent < (limit - known.counted) // COUNT_SHARE
-        ):
-            known.unsent += 1
-            return
-        calls = known.unsent + 1
-    else:
-        calls = 1
+    with _windows_lock:
+        known = _windows.get(api_key.pk)
+        if known is not None and known.slot == slot:
+            refused = known.counted >= limit  # counts only grow in a window: no need to ask
+            if not refused and (
+                now - known.asked_at < COUNT_INTERVAL
+                and known.unsent < (limit - known.counted) // COUNT_SHARE
+            ):
+                known.unsent += 1
+                return
+            calls, known.unsent = known.unsent + 1, 0
+        else:
+            refused, calls = False, 1
+    if refused:
+        _refuse(limit, window, slot, now)
     try:
         count = shared_redis.count_in_window(
             f"ratelimit:{api_key.pk}:{slot}", ttl=window + 1, add=calls
         )
     except shared_redis.Error as exc:
         _down_until = now + REDIS_RETRY_AFTER
-        _windows.pop(api_key.pk, None)
+        with _windows_lock:
+            _windows.pop(api_key.pk, None)
         log.warning("rate limit not checked, Redis unavailable: %s", type(exc).__name__)
         return
-    if len(_windows) >= WINDOWS_MAX:
-        _windows.clear()
-    _windows[api_key.pk] = _Window(slot=slot, counted=count, asked_at=now)
+    with _windows_lock:
+        known = _windows.get(api_key.pk)
+        if known is None or known.slot != slot:
+            if len(_windows) >= WINDOWS_MAX:
+                _windows.clear()
+            _windows[api_key.pk] = _Window(slot=slot, counted=count, asked_at=now)
+        else:  # calls counted meanwhile by other threads stay unsent, for the next ask
+            known.counted = max(known.counted, count)
+            known.asked_at = now
     if count > limit:
         _refuse(limit, window, slot, now)
 
