@@ -13,30 +13,59 @@ from gunicorn.glogging import Logger
 
 from clerkgdpr.log_redaction import RedactPersonalData, redact
 
+# Atoms gunicorn makes of numbers, the clock and the process: nothing to redact.
+_NUMBERS = frozenset({"l", "t", "s", "b", "B", "T", "D", "M", "L", "p"})
+# The atoms of gunicorn's default format, computed here as gunicorn computes them, without
+# its dictionary of every header and environ value (most of a log line's cost).
+_DEFAULT_FORMAT_ATOMS = frozenset({"h", "l", "u", "t", "r", "s", "b", "f", "a"})
+
 
 class RedactingLogger(Logger):
     def setup(self, cfg):
         super().setup(cfg)
-        # Error log lines ("Invalid request from ...: <request line>") name paths too.
-        for log in (self.error_log, self.access_log):
-            if not any(isinstance(f, RedactPersonalData) for f in log.filters):
-                log.addFilter(RedactPersonalData())
+        # Error log lines ("Invalid request from ...: <request line>") name paths too: each
+        # is redacted whole. Access log lines are redacted atom by atom (atoms()).
+        if not any(isinstance(f, RedactPersonalData) for f in self.error_log.filters):
+            self.error_log.addFilter(RedactPersonalData())
 
     def atoms(self, resp, req, environ, request_time):
-        atoms = super().atoms(resp, req, environ, request_time)
-        # Only the atoms the log line prints, each redacted: a request's atoms hold every
-        # header and environ value, and redacting them all cost more than a tracking
-        # call's own work in Python.
-        atoms = {
-            k: redact(v) if isinstance(v, str) else v
-            for k, v in ((k, atoms.get(k)) for k in _printed(self.cfg.access_log_format))
-            if v is not None
-        }
-        # The bare query string (atom "q" and the QUERY_STRING environ atom) has no "?".
-        for key in atoms:
-            if (key == "q" or "query_string" in key.lower()) and atoms[key]:
-                atoms[key] = "[redacted]"
+        names = _printed(self.cfg.access_log_format)
+        if _DEFAULT_FORMAT_ATOMS.issuperset(names):
+            source = self._default_format_atoms(resp, environ)
+        else:
+            source = super().atoms(resp, req, environ, request_time)
+        # Only the atoms the log line prints, each redacted: paths, query strings, the
+        # referrer, headers and environ values may all name a person or carry a key.
+        atoms = {}
+        for name in names:
+            value = source.get(name)
+            if value is None:
+                continue
+            if isinstance(value, str) and name not in _NUMBERS:
+                # The bare query string (atom "q", the QUERY_STRING environ atom) has no "?".
+                if name == "q" or "query_string" in name.lower():
+                    value = "[redacted]" if value else value
+                else:
+                    value = redact(value)
+            atoms[name] = value
         return atoms
+
+    def _default_format_atoms(self, resp, environ) -> dict:
+        status = resp.status
+        if isinstance(status, str):
+            status = status.split(None, 1)[0]
+        sent = getattr(resp, "sent", None)
+        return {
+            "h": environ.get("REMOTE_ADDR", "-"),
+            "l": "-",
+            "u": self._get_user(environ) or "-",
+            "t": self.now(),
+            "r": f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            "s": status,
+            "b": sent is not None and str(sent) or "-",
+            "f": environ.get("HTTP_REFERER", "-"),
+            "a": environ.get("HTTP_USER_AGENT", "-"),
+        }
 
 
 @functools.cache

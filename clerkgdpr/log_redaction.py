@@ -29,8 +29,14 @@ _REQUEST_LINE_END = re.compile(r" HTTP/\d(?:\.\d)?")
 _REDACTIONS = [
     # Everything after "?" up to whitespace or a quote: search terms, identifiers, keys.
     (re.compile(r"\?[^\s\"']*"), "?…"),
-    # Any e-mail address anywhere else.
-    (re.compile(r"[^\s/@\"'<>(),;:]+@[^\s/@\"'<>(),;:]+\.[A-Za-z]{2,}"), "[email]"),
+    # Any e-mail address anywhere else. A match starts only where a run of the local part's
+    # characters starts (the look-behind), which finds what any start inside the run would
+    # and keeps the search linear: without it, a long header value with no address in it
+    # (a User-Agent of 8,000 characters ending in "@") cost a third of a second.
+    (
+        re.compile(r"(?<![^\s/@\"'<>(),;:])[^\s/@\"'<>(),;:]+@[^\s/@\"'<>(),;:]+\.[A-Za-z]{2,}"),
+        "[email]",
+    ),
     # Authorization: Bearer <key>:<private_key>
     (re.compile(r"(Bearer\s+)\S+", re.I), r"\1…"),
 ]
@@ -51,15 +57,18 @@ def redact_path(path: str) -> str:
 def _redact_line(line: str) -> str:
     out, start = [], 0
     while (match := _SUBJECT.search(line, start)) is not None:
-        ends = list(_REQUEST_LINE_END.finditer(line, match.end()))
-        end = ends[0].start() if ends else len(line)
+        request_line_end = _REQUEST_LINE_END.search(line, match.end())
+        end = request_line_end.start() if request_line_end else len(line)
         out.append(line[start : match.start()] + redact_path(line[match.start() : end]))
         start = end
     return "".join(out) + line[start:]
 
 
 def redact(text: str) -> str:
-    text = "\n".join(_redact_line(line) for line in text.split("\n"))
+    if "\n" in text:
+        text = "\n".join(_redact_line(line) for line in text.split("\n"))
+    else:
+        text = _redact_line(text)
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
     return text

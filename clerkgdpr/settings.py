@@ -51,39 +51,36 @@ TENANT_DOMAIN_MODEL = "stores.Domain"
 TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
-# ``clerkgdpr.console_middleware.*``: the console's middleware, passed by on the store API's
-# /v2/ calls (keys, not sessions; JSON, not pages), which keep the rest.
+# The console's middleware. The store API's /v2/ calls (keys, not sessions; JSON, not
+# pages) take a shorter list of their own, STORE_API_MIDDLEWARE below
+# (clerkgdpr/store_api_lane.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (CSS, htmx) from the app server itself, DEBUG on or off (whitenoise).
-    "clerkgdpr.console_middleware.WhiteNoise",
-    "clerkgdpr.console_middleware.Sessions",
-    "clerkgdpr.console_middleware.Locale",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "clerkgdpr.console_middleware.Csrf",
-    "clerkgdpr.console_middleware.Authentication",
-    "clerkgdpr.console_middleware.Messages",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "clerkgdpr.console_middleware.Htmx",
+    "django_htmx.middleware.HtmxMiddleware",
     # Resets the connection to the public schema for every request; store
     # pages switch to the store's schema only after the membership check.
     "stores.middleware.PublicSchemaMiddleware",
     # The language saved on the signed-in user wins over cookie and Accept-Language.
     "stores.middleware.UserLanguageMiddleware",
-    "clerkgdpr.console_middleware.Axes",
+    "axes.middleware.AxesMiddleware",
     # Content-Security-Policy on every response (dev and tests too, so a page
     # that needs an inline script fails in the browser tests, not in production).
-    "clerkgdpr.console_middleware.Csp",
+    "csp.middleware.CSPMiddleware",
     # A database that is down or restarting answers 503 + Retry-After, not 500.
     "clerkgdpr.middleware.DatabaseUnavailableMiddleware",
     # The product's 404 page even with DEBUG on (clerkgdpr/error_pages.py); innermost, so
     # sessions, the user, the language and the CSP header are all there for it.
     "clerkgdpr.error_pages.ProductErrorPagesMiddleware",
 ]
-
-# Both look for the dotted path; the middleware is there as its console_middleware subclass
-# (clerkgdpr/checks.py runs the CSRF cookie check Django skips for that reason).
-SILENCED_SYSTEM_CHECKS = ["axes.W002", "security.W003"]
 
 ROOT_URLCONF = "clerkgdpr.urls"
 WSGI_APPLICATION = "clerkgdpr.wsgi.application"
@@ -290,6 +287,21 @@ CELERY_BEAT_SCHEDULE["forget-sweep"] = {
 MIDDLEWARE.insert(0, "customers.api.middleware.ApiGuardMiddleware")
 # Cache-Control: no-store, private on everything that may show a person (outermost).
 MIDDLEWARE.insert(0, "clerkgdpr.middleware.PrivateResponsesMiddleware")
+# What a /v2/ call goes through, in MIDDLEWARE's order: the guard, Cache-Control, the
+# security headers, the host check, X-Frame-Options, the public schema and the
+# database-down 503; none of the console's (static files, sessions, languages, CSRF,
+# users, messages, htmx, login lockouts, CSP), so a tracking call never sets a cookie on
+# a shopper's browser. StoreApiLane (outermost) hands /v2/ requests to it.
+STORE_API_MIDDLEWARE = [
+    "clerkgdpr.middleware.PrivateResponsesMiddleware",
+    "customers.api.middleware.ApiGuardMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "stores.middleware.PublicSchemaMiddleware",
+    "clerkgdpr.middleware.DatabaseUnavailableMiddleware",
+]
+MIDDLEWARE.insert(0, "clerkgdpr.store_api_lane.StoreApiLane")
 API_MAX_BODY_BYTES = 1024 * 1024
 # Per-key fixed window in Redis: at most this many calls per window (0 = off). 200 calls/s,
 # below what one 2-core host served before answers queued (230-330/s with gunicorn, 3 sync

@@ -26,15 +26,15 @@ def _client():
     return cache, client
 
 
-def count_in_window(name: str, *, ttl: int) -> int:
-    """Add one to the counter ``name`` (made with a ``ttl`` of seconds); the new count."""
+def count_in_window(name: str, *, ttl: int, add: int = 1) -> int:
+    """Add ``add`` to the counter ``name`` (made with a ``ttl`` of seconds); the new count."""
     cache, client = _client()
     key = cache.make_key(name)
     # MULTI/EXEC: the key cannot expire between the two, which would leave a counter
     # without an expiry.
     pipe = client.pipeline(transaction=True)
     pipe.set(key, 0, ex=ttl, nx=True)
-    pipe.incr(key)
+    pipe.incrby(key, add)
     return int(pipe.execute()[1])
 
 

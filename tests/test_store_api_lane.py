@@ -1,12 +1,10 @@
-"""Store API calls (/v2/) pass the console's middleware by; console pages keep all of it."""
+"""Store API calls (/v2/) take their own short middleware list; console pages keep all of it."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import HttpResponse
-from django.utils.module_loading import import_string
+import json
 
-from clerkgdpr import console_middleware
+from django.conf import settings
 
 
 def test_the_v2_calls_get_security_headers_and_no_console_middleware(client, api_key):
@@ -39,33 +37,53 @@ def test_console_pages_still_get_the_whole_chain(client, alice):
     assert "csrftoken" in login.cookies or "csrfmiddlewaretoken" in login.content.decode()
 
 
-def test_a_wrapped_hook_declines_on_v2_and_works_on_console_paths(rf):
-    """CSRF's process_view (a wrapped hook): a POST without a token to a view that is not
-    exempt is refused on a console path and let through on a /v2/ path."""
-
-    def view(request):
-        return HttpResponse("ok")
-
-    middleware = console_middleware.Csrf(lambda request: HttpResponse("ok"))
-    for path, refused in (("/s/acme/settings/", True), ("/v2/log/click", False)):
-        request = rf.post(path)
-        middleware.process_request(request)
-        answer = middleware.process_view(request, view, (), {})
-        assert (answer is not None and answer.status_code == 403) == refused, path
+def test_a_v2_post_without_a_csrf_token_is_not_refused(client, api_key):
+    """CSRF is the console's: a shop's POST carries a key, never a token."""
+    csrf_client = type(client)(enforce_csrf_checks=True)
+    response = csrf_client.post(
+        "/v2/log/click",
+        data=json.dumps({"key": api_key.api_key.key, "product": 1, "visitor": "v-lane"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert not response.cookies
 
 
-def test_every_wrapper_stands_for_its_middleware():
-    for path in settings.MIDDLEWARE:
-        if path.startswith("clerkgdpr.console_middleware."):
-            wrapper = import_string(path)
-            assert wrapper.__name__ == f"ConsoleOnly{wrapper.__mro__[1].__name__}"
-            assert wrapper.__call__ is not wrapper.__mro__[1].__call__
+def test_the_lane_keeps_the_consoles_order_and_its_safeguards():
+    lane = settings.STORE_API_MIDDLEWARE
+    console = settings.MIDDLEWARE
+    assert console[0] == "clerkgdpr.store_api_lane.StoreApiLane"
+    assert [m for m in console if m in lane] == lane  # a subset, in the same order
+    for needed in (
+        "clerkgdpr.middleware.PrivateResponsesMiddleware",
+        "customers.api.middleware.ApiGuardMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "stores.middleware.PublicSchemaMiddleware",
+        "clerkgdpr.middleware.DatabaseUnavailableMiddleware",
+    ):
+        assert needed in lane
 
 
-def test_the_csrf_cookie_check_django_skips_for_the_wrapped_middleware_runs(settings):
+def test_a_v2_call_with_a_host_not_allowed_is_refused(client, api_key):
+    response = client.get(
+        "/v2/log/click",
+        {"key": api_key.api_key.key, "product": 1, "visitor": "v-lane"},
+        HTTP_HOST="evil.example",
+    )
+    assert response.status_code == 400
+
+
+def test_an_unknown_v2_address_answers_the_error_shape(client):
+    response = client.get("/v2/log/teleport")
+    assert response.status_code == 404 and response.json()["type"] == "NotFound"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_csrf_cookie_deployment_check_runs(settings):
     from django.core import checks
 
     settings.CSRF_COOKIE_SECURE = True
-    assert "clerkgdpr.W016" not in {m.id for m in checks.run_checks(include_deployment_checks=True)}
+    assert "security.W016" not in {m.id for m in checks.run_checks(include_deployment_checks=True)}
     settings.CSRF_COOKIE_SECURE = False
-    assert "clerkgdpr.W016" in {m.id for m in checks.run_checks(include_deployment_checks=True)}
+    assert "security.W016" in {m.id for m in checks.run_checks(include_deployment_checks=True)}
