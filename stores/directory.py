@@ -33,11 +33,18 @@ def kept() -> bool:
     return not on_citus()
 
 
-def covers(store) -> bool:
-    """Whether the directory lists what ``store`` holds: entries are kept (one server) and
-    its schema has the triggers (its noted migration state includes them; a store a deploy
-    has not migrated yet, or whose migration failed, has not)."""
-    return kept() and _state_has_triggers(store.schema_state)
+def split_covered(stores: list) -> tuple[list, list]:
+    """(stores the directory lists what they hold of, the others), each in the given order.
+
+    Listed: entries are kept (one server) and the schema has the triggers (its noted
+    migration state includes them; a store a deploy has not migrated yet, or whose
+    migration failed, has not)."""
+    if not kept():
+        return [], list(stores)
+    listed, unlisted = [], []
+    for store in stores:
+        (listed if _state_has_triggers(store.schema_state) else unlisted).append(store)
+    return listed, unlisted
 
 
 @functools.cache
@@ -75,7 +82,7 @@ def stores_holding(query: str, stores: list) -> list:
             "FROM generate_series(0, %s - 1) i, LATERAL ("
             f"SELECT digest, schema_oid FROM {TABLE} "
             "WHERE digest = substring(%b FROM i * 32 + 1 FOR 32) OFFSET 0) d",
-            [len(wanted), b"".join(wanted)],
+            [len(wanted), b"".join(sorted(wanted))],  # in index order: neighbouring pages
         )
         holding = {
             schema for digest, schema in cursor.fetchall() if schema in wanted[bytes(digest)]

@@ -40,8 +40,7 @@ def search_stores_exact(query: str, *, stores: list[Store]) -> list[StoreHits]:
     if not query:
         return list(hits.values())
     found: dict[int, list[tuple[str, int]]] = {}
-    listed = [store for store in stores if directory.covers(store)]
-    unlisted = [store for store in stores if not directory.covers(store)]
+    listed, unlisted = directory.split_covered(stores)
     # Stores the directory lists are read when it names them; the others (on Citus, or
     # during a deploy before their schema has the directory's triggers) every time.
     named = {store.pk for store in directory.stores_holding(query, listed)} if listed else set()
