@@ -15,6 +15,9 @@ nothing to read is a live session, without the ``SELECT 1`` round trip Django se
 anything to read gets that ``SELECT 1``. A session whose peer vanished without closing
 (a host crash, a dropped NAT entry) looks alive until its first statement fails: that
 request answers 503 and Django drops the connection at its end.
+
+``introspection``: the table list reads the search path's schemas only
+(``introspection.py``), not every relation of every store.
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ import psycopg
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
 from psycopg.pq import TransactionStatus
 
+from clerkgdpr.postgresql_backend.introspection import DatabaseIntrospection
+
 
 class DatabaseWrapper(TenantDatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._search_path_sent = None
+        self.introspection = DatabaseIntrospection(self)
 
     def _handle_search_path(self, cursor=None):
         if (
