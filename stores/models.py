@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -134,6 +135,16 @@ class Store(TenantMixin):
     def __str__(self) -> str:
         return self.name
 
+    def delete(self, force_drop=False, *args, **kwargs):
+        """The search directory's entries of the schema go with the schema, in one
+        transaction (a drop that fails leaves both)."""
+        from stores import directory
+
+        dropping = force_drop or self.auto_drop_schema
+        entries = directory.schema_dropped(self.schema_name) if dropping else nullcontext()
+        with transaction.atomic(), entries:
+            return super().delete(force_drop, *args, **kwargs)
+
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
         """The schema from the current migration state's cached DDL (``stores.schemas``)."""
         if sync_schema and schemas.store_schema_create(store=self):
@@ -164,6 +175,22 @@ class SpareSchema(models.Model):
     schema_name = models.CharField(max_length=63, unique=True)
     state = models.CharField(max_length=64, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class SubjectDigest(models.Model):
+    """A store schema holds a customer or visitor with this identifier digest.
+
+    The account-wide search's directory: one indexed lookup names the stores that hold an
+    exact e-mail, customer id or visitor id. Digests only (each made with its store's own
+    secret, so the same e-mail gives unrelated digests in two stores), keyed by the
+    schema's OID (what a trigger knows without a lookup; it stays when a spare schema is
+    renamed into a store). Kept by triggers in every store schema (``customers``
+    migration 0010), on one server only; see ``stores/directory.py``.
+    """
+
+    pk = models.CompositePrimaryKey("digest", "schema_oid")
+    digest = models.BinaryField()
+    schema_oid = models.BigIntegerField()
 
 
 class Domain(DomainMixin):

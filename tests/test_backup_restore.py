@@ -24,7 +24,9 @@ from customers.retention.backup import backup_create, backup_purge, file_sha256
 from customers.retention.restore import RestoreError, restore_store
 from gdpr_dashboard.models import Backup, PrivacyRequest, RequestKind, RequestStatus, RequestVia
 from stores.models import AuditEvent, Store, StoreNotice
+from stores.schemas import on_citus
 from tests.conftest import BASE_DIR, database_url, wait_for
+from tests.directory_helpers import held, listed
 from tests.factories import (
     ClickFactory,
     ContentViewFactory,
@@ -200,6 +202,10 @@ def test_backup_then_forget_then_restore_keeps_the_person_forgotten(
     assert replay.status == RequestStatus.DONE
     # No scratch or old schema left behind.
     assert schemas_like(committed_store.schema_name) == [committed_store.schema_name]
+    # The search's directory lists what the restored store holds, not the forgotten person.
+    if not on_citus():
+        assert listed(committed_store) == held(committed_store)
+        assert bytes.fromhex(rows["person"].email_digest) not in listed(committed_store)
 
     # Audit and the notice on the store's page.
     event = AuditEvent.objects.get(store=committed_store, action="store_restored")

@@ -27,6 +27,8 @@ from customers.privacy.forget import forget_execute
 from customers.privacy.forget_requests import forget_request_create
 from customers.privacy.subjects import resolve_subject
 from stores.digests import identifier_digest
+from stores.schemas import on_citus
+from tests.directory_helpers import held, listed
 from tests.forget_helpers import find_anywhere
 
 settings.register_profile(
@@ -202,8 +204,11 @@ def test_a_forget_takes_exactly_its_subject(in_store):
             forget_execute(request=request)
             connection.set_tenant(store)
 
-            # 1. Nothing of the subject is left anywhere in the store's schema.
+            # 1. Nothing of the subject is left anywhere in the store's schema, nor in the
+            # search's directory of digests.
             assert find_anywhere(store.schema_name, gone) == []
+            if not on_citus():
+                assert listed(store) == held(store)
 
             # 2. Every other person is whole, but for devices that went.
             for c in others:

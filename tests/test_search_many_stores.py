@@ -11,7 +11,7 @@ from customers.console.search import search_stores
 from customers.console.search_exact import search_stores_exact
 from customers.console.search_views import FULL_SEARCH_STORES
 from stores.access import LAST_STORE_SESSION_KEY
-from stores.models import Account, Membership, Role
+from stores.models import Account, Membership, Role, Store
 from stores.schemas import on_citus
 from stores.services import store_create
 from tests.conftest import login
@@ -72,9 +72,10 @@ def test_it_finds_exactly_what_the_full_search_finds_exactly(many, query):
         assert {v["pk"]: v for v in quick.visitors} == wanted
 
 
-def test_it_reads_every_store_in_one_statement_on_one_server(many):
-    """Then the rows found in one more. On Citus, one statement per store (each store's
-    schema lives on one node), and one per store with rows found."""
+def test_it_reads_only_the_stores_the_directory_names_on_one_server(many):
+    """One lookup in the public directory of digests, one statement for the stores it
+    names, one for the rows found. On Citus (no directory) one statement per store (each
+    store's schema lives on one node), and one per store with rows found."""
     _, stores = many
     with CaptureQueriesContext(connection) as queries:
         hits = search_stores_exact("ann@example.com", stores=stores)
@@ -84,8 +85,26 @@ def test_it_reads_every_store_in_one_statement_on_one_server(many):
         for q in queries.captured_queries
         if not (q["sql"] or "").startswith(("SET ", "RESET ", "SAVEPOINT", "RELEASE SAVEPOINT"))
     ]
-    assert len(statements) == (len(stores) + 2 if on_citus() else 2)
+    if on_citus():
+        assert len(statements) == len(stores) + 2
+    else:
+        assert len(statements) == 3
+        assert "stores_subjectdigest" in statements[0]
+        assert statements[1].count("UNION ALL") == 3  # two stores, two lookups each
     assert [h.store.slug for h in hits if not h.empty] == ["chain-03", "chain-17"]
+
+
+def test_nothing_found_reads_no_store(many):
+    _, stores = many
+    with CaptureQueriesContext(connection) as queries:
+        hits = search_stores_exact("nobody@example.com", stores=stores)
+    assert all(h.empty for h in hits)
+    statements = [
+        q
+        for q in queries.captured_queries
+        if not q["sql"].startswith(("SET ", "SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    assert len(statements) == (len(stores) if on_citus() else 1)
 
 
 def test_the_page_searches_the_current_store_in_full_and_the_others_exactly(client, many):
@@ -101,3 +120,27 @@ def test_the_page_searches_the_current_store_in_full_and_the_others_exactly(clie
     html = client.get("/search", {"q": "ann@example.com"}).content.decode()
     assert "Chain 03" in html and "Chain 17" in html and "Ann Lee" in html
     assert f"Searched {N} stores" in html
+
+
+def test_a_store_whose_schema_lacks_the_directory_triggers_is_read_every_time(many):
+    """During a deploy, or after a failed migration, a store's schema may not have the
+    directory's triggers yet: its people are still found."""
+    _, stores = many
+    lagging = stores[24]
+    with connection.cursor() as cursor:
+        for table, trigger in [
+            ("customers_customer", "customer_digests_inserted"),
+            ("customers_visitor", "visitor_digest_inserted"),
+        ]:
+            cursor.execute(f'DROP TRIGGER {trigger} ON "{lagging.schema_name}".{table}')
+    Store.objects.filter(pk=lagging.pk).update(schema_state="an-older-state")
+    lagging.schema_state = "an-older-state"
+    connection.set_tenant(lagging)
+    VisitorFactory(visitor_ref="v-ann", customer=CustomerFactory(email="ann@example.com"))
+    connection.set_schema_to_public()
+    hits = search_stores_exact("ann@example.com", stores=stores)
+    found = [h.store.slug for h in hits if not h.empty]
+    assert found == ["chain-03", "chain-17", "chain-24"]
+    assert [c["email"] for c in hits[24].customers] == ["ann@example.com"]
+    hits = search_stores_exact("v-ann", stores=stores)
+    assert [v["visitor_ref"] for v in hits[24].visitors] == ["v-ann"]

@@ -1,5 +1,9 @@
 """The top search's exact part across many stores: an e-mail, customer id or visitor id
-found by its keyed digest, many stores per statement.
+found by its keyed digest.
+
+On one server the directory of digests in ``public`` (``stores/directory.py``) names the
+stores that hold the identifier in one indexed lookup, and only those are read. Without
+it (on Citus) every store is read, many per statement.
 
 Each store digests an identifier with its own secret, so the digests are made here per
 store (an HMAC each, about a microsecond) and every store's lookup is one branch of a
@@ -20,6 +24,7 @@ from django.db import DatabaseError, connection
 
 from customers.console.search import HITS_PER_KIND, StoreHits
 from customers.models import Customer, Visitor
+from stores import directory
 from stores.digests import identifier_digest
 from stores.models import Store
 from stores.schemas import on_citus
@@ -29,12 +34,19 @@ STORES_PER_STATEMENT = 200
 
 def search_stores_exact(query: str, *, stores: list[Store]) -> list[StoreHits]:
     """Customers and visitors whose e-mail, customer id or visitor id is exactly ``query``,
-    per store in the given order."""
+    per store in the given order. ``stores`` need ``pk``, ``schema_name``, ``secret`` and
+    ``schema_state``."""
     hits = {store.pk: StoreHits(store=store) for store in stores}
     if not query:
         return list(hits.values())
     found: dict[int, list[tuple[str, int]]] = {}
-    for store_id, kind, pk in _matches(query, stores):
+    listed, unlisted = directory.split_covered(stores)
+    # Stores the directory lists are read when it names them; the others (on Citus, or
+    # during a deploy before their schema has the directory's triggers) every time.
+    named = {store.pk for store in directory.stores_holding(query, listed)} if listed else set()
+    to_read = [store for store in stores if store.pk in named] + unlisted
+    matches = _matches(query, to_read, prepare=len(unlisted) > 1)
+    for store_id, kind, pk in matches:
         found.setdefault(store_id, []).append((kind, pk))
     details = _details({store_id: hits[store_id].store for store_id in found}, found)
     for store_id, rows in found.items():
@@ -50,10 +62,10 @@ def search_stores_exact(query: str, *, stores: list[Store]) -> list[StoreHits]:
     return list(hits.values())
 
 
-def _matches(query: str, stores: list[Store]) -> list[tuple[int, str, int]]:
+def _matches(query: str, stores: list[Store], *, prepare: bool) -> list[tuple[int, str, int]]:
     """(store id, "c" or "v", row id) of every match, by digest index only.
 
-    On one server the statements are prepared at once with a generic plan: planning a
+    With ``prepare`` the statements are prepared at once with a generic plan: planning a
     union of 400 index lookups costs about 1 ms per store, running it about 0.03 ms, and
     the statement text of a user's stores is the same from search to search (so each
     connection plans it once). On Citus one statement per store, planned as usual.
@@ -62,7 +74,7 @@ def _matches(query: str, stores: list[Store]) -> list[tuple[int, str, int]]:
         chunks, prepare = [[store] for store in stores], False
     else:
         step = STORES_PER_STATEMENT
-        chunks, prepare = [stores[i : i + step] for i in range(0, len(stores), step)], True
+        chunks = [stores[i : i + step] for i in range(0, len(stores), step)]
     rows: list[tuple[int, str, int]] = []
     # Each statement in a transaction of its own (autocommit): a statement locks every
     # relation it reads, and one transaction for a thousand stores would hold more locks

@@ -60,7 +60,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 # What the search reads of each readable store (an account may have a thousand): rows,
 # not models; the few stores searched in full or with hits are loaded as models.
-STORE_REF = ("pk", "slug", "name", "schema_name", "secret", "account_id")
+STORE_REF = ("pk", "slug", "name", "schema_name", "secret", "schema_state", "account_id")
 
 # Up to this many readable stores, every store is searched in full (names, parts of
 # addresses and ids); beyond, the first (the current store) in full and the others for the

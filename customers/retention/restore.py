@@ -55,6 +55,7 @@ from gdpr_dashboard.models import (
     RequestKind,
     RequestStatus,
 )
+from stores import directory
 from stores.audit import audit_record
 from stores.models import Store, StoreNotice, User
 
@@ -233,7 +234,10 @@ def _replay_and_swap(*, store: Store, backup: Backup, scratch: str, actor: User 
         store_xact_lock(job=LOCK_FORGET, store_id=store.pk)
         originals = list(forgets_since(store=store, backup=backup))
         replays = [_replay(original=original, scratch=scratch) for original in originals]
-        _swap_schemas(live=store.schema_name, scratch=scratch)
+        # The backup's rows were loaded before its triggers were made: the search's
+        # directory takes the old schema's entries out and notes the restored one's.
+        with directory.schema_swapped(store.schema_name):
+            _swap_schemas(live=store.schema_name, scratch=scratch)
         return _record(store=store, backup=backup, replays=replays, actor=actor)
 
 
