@@ -17,11 +17,10 @@ import threading
 import time
 from pathlib import Path
 
-from celery import current_app
 from django.db import connection
 from django.utils import timezone
 
-from bench.processes import Web, Worker, load_from_second_process
+from bench.processes import Web, Worker, load_from_second_process, maintenance_queue_purge
 from clerkgdpr.processes import free_port
 from customers.api.keys import api_key_create
 from customers.jobs import send_spread
@@ -108,8 +107,7 @@ def measure(stores: list[Store], say) -> dict:
         web.stop()
         worker.stop()
         # With more stores than were measured the spread goes on: its steps are dropped.
-        with current_app.connection_for_write() as conn:
-            conn.default_channel.queue_purge("maintenance")
+        maintenance_queue_purge()
     baseline = min(before["p95_ms"], after["p95_ms"])
     result = {
         "before": before["p95_ms"],

@@ -24,11 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from celery import current_app
 from django.core.management import call_command
 from django.db import connection
 
-from bench import many_stores_pages, nightly_load, report
+from bench import many_stores_pages, nightly_load, processes, report
 from bench.next_migration import next_migration
 from bench.stats import percentile
 from customers import jobs
@@ -87,8 +86,7 @@ def nightly_scheduling(n: int, say) -> float:
         sent += count
     seconds = time.perf_counter() - started
     say(f"  queued {sent} messages in {seconds:.2f} s")
-    with current_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("maintenance")
+    processes.maintenance_queue_purge()
     return seconds
 
 

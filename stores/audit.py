@@ -21,12 +21,43 @@ def audit_record(
     detail: dict | None = None,
 ) -> AuditEvent:
     """Write one audit event (public schema). ``account`` defaults to the store's account."""
+    event = audit_event(
+        action=action,
+        store=store,
+        account=account,
+        actor=actor,
+        api_key=api_key,
+        subject_kind=subject_kind,
+        subject_row_id=subject_row_id,
+        detail=detail,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_records(events: list[AuditEvent]) -> None:
+    """Write events made by ``audit_event`` in one INSERT (a search with hits in many stores)."""
+    AuditEvent.objects.bulk_create(events)
+
+
+def audit_event(
+    *,
+    action: str,
+    store: Store | None = None,
+    account: Account | None = None,
+    actor: User | None = None,
+    api_key: ApiKey | None = None,
+    subject_kind: str = "",
+    subject_row_id: int | None = None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """An audit event, not yet written. ``account`` defaults to the store's account."""
     if account is None:
         if store is None:
             raise ValueError("An audit event needs a store or an account.")
         account = store.account
     is_user = actor is not None and actor.is_authenticated
-    return AuditEvent.objects.create(
+    return AuditEvent(
         account=account,
         store=store,
         actor=actor if is_user else None,

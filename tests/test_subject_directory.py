@@ -44,9 +44,7 @@ def one_server(django_db_setup, django_db_blocker):
 
 EMAILS = [None, "ann@example.com", "ANN@example.com ", "bob@example.com"]
 
-# Visitor ids that differ only by surrounding spaces share a digest (it is made of the
-# stripped id): deleting one must keep the entry the other still holds.
-VISITOR_REFS = [f"V{i}" for i in range(4)] + [f" V{i}" for i in range(2)]
+VISITOR_REFS = [f"V{i}" for i in range(6)]
 
 operations = st.lists(
     st.one_of(
@@ -130,20 +128,22 @@ def test_it_lists_exactly_the_digests_its_store_holds(store, outlet):
     check()
 
 
-def test_a_visitor_deleted_leaves_the_entry_of_a_twin_id(in_store):
-    """Two visitor ids differing only by spaces share their digest: deleting one (alone,
-    or by the expiry's CTE) keeps the entry the other holds; deleting both drops it."""
-    secret = in_store.secret
-    digest = bytes.fromhex(identifier_digest(secret, "visitor", "twin"))
-    for ref in ("twin", " twin ", "other"):
-        VisitorFactory(visitor_ref=ref, visitor_digest=identifier_digest(secret, "visitor", ref))
-    Visitor.objects.filter(visitor_ref=" twin ").delete()
-    assert digest in listed(in_store)
-    _apply(("expire", frozenset({"other"})), secret)
-    assert digest in listed(in_store)
+def test_visitor_ids_differing_by_spaces_are_one_visitor_with_one_entry(client, store, api_key):
+    """A visitor's entry is dropped without looking for another holder: that holds because
+    the way in strips the id, so two ids that share a digest are one visitor row."""
+    for ref in ("twin", " twin ", "\ttwin"):
+        response = client.get(
+            "/v2/log/click", {"key": api_key.api_key.key, "product": "1", "visitor": ref}
+        )
+        assert response.status_code == 200, response.content
+    connection.set_tenant(store)
+    assert list(Visitor.objects.values_list("visitor_ref", flat=True)) == ["twin"]
+    digest = bytes.fromhex(identifier_digest(store.secret, "visitor", "twin"))
+    assert digest in listed(store) == held(store)
     Visitor.objects.filter(visitor_ref="twin").delete()
-    assert digest not in listed(in_store)
-    assert listed(in_store) == held(in_store)
+    assert digest not in listed(store)
+    assert listed(store) == held(store)
+    connection.set_schema_to_public()
 
 
 def test_a_tracking_call_a_crm_sync_and_a_forget_keep_it(client, store, api_key):

@@ -82,10 +82,13 @@ def _models(refs: list) -> list[Store]:
 
 
 def _as_stores(hits: list[StoreHits]) -> list[StoreHits]:
-    """Hits whose store is a row, with the store's model in its place."""
-    stores = {store.pk: store for store in _models([found.store for found in hits])}
+    """The hits with a store model each: those found in stores searched exactly had a row."""
+    rows = [found.store for found in hits if not isinstance(found.store, Store)]
+    stores = {store.pk: store for store in _models(rows)} if rows else {}
     return [
-        replace(found, store=stores[found.store.pk]) for found in hits if found.store.pk in stores
+        found if isinstance(found.store, Store) else replace(found, store=stores[found.store.pk])
+        for found in hits
+        if isinstance(found.store, Store) or found.store.pk in stores
     ]
 
 

@@ -6,11 +6,9 @@ or visitor id), as ``stores.audit`` requires.
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from customers.console.search import StoreHits
 from customers.privacy.subjects import Subject
-from stores.audit import audit_record
+from stores.audit import audit_event, audit_record, audit_records
 from stores.models import Store, User
 
 
@@ -40,13 +38,14 @@ def subject_access_record(
 
 
 def search_access_record(*, actor: User, hits: list[StoreHits]) -> None:
-    """One audit event per store whose search results showed personal data (row ids only)."""
+    """One audit event per store whose search results showed personal data (row ids only),
+    all in one INSERT."""
     shown = [store_hits for store_hits in hits if not store_hits.empty]
     if not shown:
         return
-    with transaction.atomic():
-        for store_hits in shown:
-            audit_record(
+    audit_records(
+        [
+            audit_event(
                 action="search",
                 store=store_hits.store,
                 actor=actor,
@@ -55,3 +54,6 @@ def search_access_record(*, actor: User, hits: list[StoreHits]) -> None:
                     "visitor_ids": [row["pk"] for row in store_hits.visitors],
                 },
             )
+            for store_hits in shown
+        ]
+    )
