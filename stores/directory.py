@@ -6,7 +6,9 @@ customer or visitor row, by every path that writes one (tracking calls, batches,
 orders, the console, a forget's deletes, expiry). Entries are keyed by the schema's OID.
 A restore loads its rows before the triggers are made and swaps schemas, so the old
 schema's entries are taken out and the restored schema's noted around the swap
-(``schema_swapped``); a store deleted takes its entries out with its schema. On
+(``schema_swapped``); a store deleted takes its entries out with its schema. An expiry's
+batches leave their rows' entries for one sweep of the store at the end of the run
+(``sweep_later``, ``store_sweep``). On
 Citus no entries are kept (``kept()`` is false) and the search reads every store.
 """
 
@@ -62,32 +64,80 @@ def stores_holding(query: str, stores: list) -> list:
 
     The digests go as one binary ``bytea`` of 32-byte digests, cut apart by the server: a
     thousand stores' three thousand digests as an array literal cost more to send and
-    parse than the lookup itself. ``stores`` need ``pk``, ``schema_name`` and ``secret``."""
-    secrets = [store.secret for store in stores]
-    wanted: dict[bytes, set[str]] = {}
-    # Only an e-mail has an "@" (e-mails are checked on the way in).
-    for kind in KINDS if "@" in query else ("customer", "visitor"):
-        for store, digest in zip(stores, identifier_digests(secrets, kind, query), strict=True):
-            wanted.setdefault(digest, set()).add(store.schema_name)
-    if not wanted:
+    parse than the lookup itself. ``stores`` need ``schema_name`` and ``secret``."""
+    if not stores:
         return []
-    # Bound on the server, the digests as binary: no 200 kB hex literal to build and parse.
-    # One index lookup per digest (the OFFSET 0 keeps the planner from joining the whole
-    # directory instead), the schema's name by its OID for the few found. Without JIT:
-    # three thousand lookups look costly to the planner, and compiling took 200 ms.
+    secrets = [store.secret for store in stores]
+    # Only an e-mail has an "@" (e-mails are checked on the way in).
+    kinds = KINDS if "@" in query else ("customer", "visitor")
+    per_kind = [identifier_digests(secrets, kind, query) for kind in kinds]
+    blob = b"".join(digest for digests in zip(*per_kind, strict=True) for digest in digests)
+    width = len(kinds)
+    wanted = ", ".join(
+        f"substring(%(blob)s FROM ((s.i::int - 1) * {width} + {k}) * 32 + 1 FOR 32)"
+        for k in range(width)
+    )
+    # One probe per store on the (schema OID, digest) key, its schema found by name (LIMIT 1
+    # keeps the planner from joining the whole directory instead). Without JIT: a thousand
+    # probes look costly to the planner, and compiling took 200 ms.
     with transaction.atomic(), connection.prepared_cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(
-            "SELECT d.digest, (SELECT n.nspname FROM pg_namespace n WHERE n.oid = d.schema_oid) "
-            "FROM generate_series(0, %s - 1) i, LATERAL ("
-            f"SELECT digest, schema_oid FROM {TABLE} "
-            "WHERE digest = substring(%b FROM i * 32 + 1 FOR 32) OFFSET 0) d",
-            [len(wanted), b"".join(sorted(wanted))],  # in index order: neighbouring pages
+            "SELECT s.name FROM unnest(%(names)s::text[]) WITH ORDINALITY s(name, i), "
+            "LATERAL (SELECT 1 FROM pg_namespace n "
+            f"JOIN {TABLE} d ON d.schema_oid = n.oid::bigint "
+            f"WHERE n.nspname = s.name AND d.digest = ANY (ARRAY[{wanted}]) LIMIT 1) hit",
+            {"names": [store.schema_name for store in stores], "blob": blob},
         )
-        holding = {
-            schema for digest, schema in cursor.fetchall() if schema in wanted[bytes(digest)]
-        }
+        holding = {name for (name,) in cursor.fetchall()}
     return [store for store in stores if store.schema_name in holding]
+
+
+def sweep_later(cursor) -> None:
+    """In a transaction deleting many customers and visitors (an expiry batch): their
+    entries are left for ``store_sweep`` at the end of the run, not dropped row by row."""
+    if kept():
+        cursor.execute("SET LOCAL clerkgdpr.directory_swept_later = on")
+
+
+def store_sweep(schema: str) -> int:
+    """Drop the schema's entries that none of its customers and visitors holds (left by
+    ``sweep_later``, or by a run that died before its sweep); returns how many.
+
+    One pass over the schema's range of the directory, anti-joined with what the tables
+    hold. Then, in a statement of its own (a new snapshot), the dropped digests that a row
+    holds now are noted again: a row committed while the sweep ran, whose trigger found the
+    entry still there (it locks it, so the sweep waited for that row's commit, but the
+    sweep's anti-join still read the tables as they were). A row whose trigger comes after
+    the sweep's delete waits for the sweep's commit and then inserts its entry itself."""
+    oid = schema_oid(schema) if kept() else None
+    if oid is None:
+        return 0
+    qn = connection.ops.quote_name(schema)
+    customers, visitors = f"{qn}.customers_customer", f"{qn}.customers_visitor"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE clerk_swept_digests ON COMMIT DROP AS "
+            f"WITH swept AS (DELETE FROM {TABLE} d WHERE d.schema_oid = %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {visitors} v "
+            "WHERE v.visitor_digest = encode(d.digest, 'hex')) "
+            f"AND NOT EXISTS (SELECT 1 FROM {customers} c "
+            "WHERE c.email_digest = encode(d.digest, 'hex')) "
+            f"AND NOT EXISTS (SELECT 1 FROM {customers} c "
+            "WHERE c.customer_digest = encode(d.digest, 'hex')) RETURNING d.digest) "
+            "SELECT digest FROM swept",
+            [oid],
+        )
+        swept = cursor.rowcount
+        if swept:
+            cursor.execute(
+                f"INSERT INTO {TABLE} (schema_oid, digest) SELECT %s, g.digest "
+                f"FROM clerk_swept_digests g WHERE g.digest IN ({_held_bytes(schema)}) "
+                "ORDER BY 2 ON CONFLICT DO NOTHING",
+                [oid],
+            )
+        cursor.execute("DROP TABLE clerk_swept_digests")
+    return swept
 
 
 def _held(schema: str) -> str:
@@ -96,6 +146,15 @@ def _held(schema: str) -> str:
         f"SELECT email_digest AS digest FROM {qn}.customers_customer "
         f"UNION SELECT customer_digest FROM {qn}.customers_customer "
         f"UNION SELECT visitor_digest FROM {qn}.customers_visitor"
+    )
+
+
+def _held_bytes(schema: str) -> str:
+    qn = connection.ops.quote_name(schema)
+    return (
+        f"SELECT decode(email_digest, 'hex') FROM {qn}.customers_customer "
+        f"UNION ALL SELECT decode(customer_digest, 'hex') FROM {qn}.customers_customer "
+        f"UNION ALL SELECT decode(visitor_digest, 'hex') FROM {qn}.customers_visitor"
     )
 
 
@@ -115,27 +174,16 @@ def schema_dropped(schema: str):
     """Around dropping a store schema, in the same transaction: its entries taken out
     once it is gone (nothing for a schema without a store's tables).
 
-    The entries are read aside first and deleted after the drop: by then no session can
-    write the schema's tables, so none of their triggers waits on an entry this
-    transaction holds while the drop waits on their tables."""
+    Deleted after the drop (the schema's range of the key): by then no session can write
+    the schema's tables, so none of their triggers waits on an entry this transaction
+    holds while the drop waits on their tables."""
     if not kept() or not _has_store_tables(schema):
         yield
         return
     old = schema_oid(schema)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE clerk_dropped_digests ON COMMIT DROP AS "
-            f"SELECT decode(held.digest, 'hex') AS digest FROM ({_held(schema)}) held "
-            "WHERE held.digest <> ''"
-        )
     yield
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {TABLE} d USING clerk_dropped_digests o "
-            "WHERE d.digest = o.digest AND d.schema_oid = %s",
-            [old],
-        )
-        cursor.execute("DROP TABLE clerk_dropped_digests")
+        cursor.execute(f"DELETE FROM {TABLE} WHERE schema_oid = %s", [old])
 
 
 @contextmanager

@@ -188,7 +188,7 @@ class SubjectDigest(models.Model):
     migration 0010), on one server only; see ``stores/directory.py``.
     """
 
-    pk = models.CompositePrimaryKey("digest", "schema_oid")
+    pk = models.CompositePrimaryKey("schema_oid", "digest")
     digest = models.BinaryField()
     schema_oid = models.BigIntegerField()
 

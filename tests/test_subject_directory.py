@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import timedelta
 from unittest import mock
 
 import psycopg
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +26,8 @@ from customers.console.search_exact import search_stores_exact
 from customers.models import Customer, Visitor
 from customers.privacy.forget import forget_execute
 from customers.privacy.forget_requests import forget_request_create
+from customers.retention.expiry import retention_expire
+from stores import directory
 from stores.digests import identifier_digest
 from stores.directory import schema_oid
 from stores.models import SubjectDigest
@@ -144,6 +148,89 @@ def test_visitor_ids_differing_by_spaces_are_one_visitor_with_one_entry(client, 
     assert digest not in listed(store)
     assert listed(store) == held(store)
     connection.set_schema_to_public()
+
+
+def test_an_expiry_sweeps_its_entries_once_at_its_end(store, in_store):
+    old = timezone.now() - timedelta(days=400)
+    owner = CustomerFactory(last_seen=old, first_seen=old)
+    gone = [VisitorFactory(last_seen=old, first_seen=old) for _ in range(5)]
+    gone.append(VisitorFactory(customer=owner, last_seen=old, first_seen=old))
+    fresh = VisitorFactory()
+    digests = {bytes.fromhex(v.visitor_digest) for v in gone}
+    digests.add(bytes.fromhex(owner.email_digest))
+    assert digests <= listed(store)
+    with mock.patch.object(directory, "store_sweep", wraps=directory.store_sweep) as sweep:
+        counts = retention_expire(store=store)
+    assert counts["visitors"] == 6 and counts["customers"] == 1
+    assert sweep.call_count == 1
+    assert not digests & listed(store)
+    assert bytes.fromhex(fresh.visitor_digest) in listed(store) == held(store)
+
+
+def _deleted_by_a_batch(refs) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:  # as an expiry batch does
+        directory.sweep_later(cursor)
+        Visitor.objects.filter(visitor_ref__in=refs).delete()
+
+
+def test_a_batch_leaves_its_entries_to_the_sweep(store, in_store):
+    VisitorFactory(visitor_ref="back")
+    VisitorFactory(visitor_ref="gone-for-good")
+    VisitorFactory(visitor_ref="stays")
+    _deleted_by_a_batch(["back", "gone-for-good"])
+    assert len(listed(store) - held(store)) == 2  # left, not dropped yet
+    VisitorFactory(visitor_ref="back")  # the id comes back before the sweep
+    assert directory.store_sweep(store.schema_name) == 1
+    assert bytes.fromhex(identifier_digest(store.secret, "visitor", "back")) in listed(store)
+    assert listed(store) == held(store)
+    assert directory.store_sweep(store.schema_name) == 0
+
+
+def test_the_entries_a_failed_expiry_left_are_swept_by_the_next(store, in_store):
+    VisitorFactory(visitor_ref="left-behind")
+    _deleted_by_a_batch(["left-behind"])
+    # The run ends before its sweep (a worker killed): the next run sweeps them.
+    retention_expire(store=store)
+    connection.set_tenant(store)
+    assert listed(store) == held(store)
+
+
+def _sweep_in_thread(schema: str) -> None:
+    try:
+        directory.store_sweep(schema)
+    finally:
+        connection.close()
+
+
+def test_a_row_committed_while_the_sweep_runs_keeps_its_entry(committed_store):
+    """A visitor id comes back in another session while the sweep deletes: its insert
+    locked the stale entry, so the sweep waits for it, and notes the entry again."""
+    store = committed_store
+    connection.set_tenant(store)
+    VisitorFactory(visitor_ref="returning")
+    _deleted_by_a_batch(["returning"])
+    connection.set_schema_to_public()
+    entry = bytes.fromhex(identifier_digest(store.secret, "visitor", "returning"))
+    assert entry in listed(store)
+    inserting = _session(store)
+    try:
+        inserting.execute(
+            "INSERT INTO customers_visitor (visitor_ref, visitor_digest, first_seen, last_seen, "
+            "visit_count, visit_days, total_duration_seconds) "
+            "VALUES ('returning', %s, now(), now(), 1, 1, 0)",
+            [entry.hex()],
+        )
+        sweeping = threading.Thread(target=_sweep_in_thread, args=(store.schema_name,))
+        sweeping.start()
+        time.sleep(0.5)
+        assert sweeping.is_alive()  # waits for the entry the insert locked
+        inserting.commit()
+        sweeping.join(10)
+        assert not sweeping.is_alive()
+    finally:
+        inserting.close()
+    assert entry in listed(store)
+    assert listed(store) == held(store)
 
 
 def test_a_tracking_call_a_crm_sync_and_a_forget_keep_it(client, store, api_key):

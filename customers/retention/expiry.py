@@ -40,6 +40,7 @@ from customers.locks import LOCK_RETENTION, store_lock
 from customers.models import Basket, Customer, Order, Subscriber, Visitor, VisitorLink
 from customers.retention import policy
 from gdpr_dashboard.models import RetentionRun
+from stores import directory
 from stores.audit import audit_record
 from stores.models import Store
 
@@ -183,6 +184,7 @@ def _expire(bounds: list[int], now: datetime, progress: Progress) -> dict:
         while True:
             started = time.monotonic()
             with transaction.atomic(), connection.cursor() as cursor:
+                directory.sweep_later(cursor)
                 batch, after = _expire_visitor_batch(cursor, bounds, now, after, settled)
             if batch is None:
                 break
@@ -191,6 +193,7 @@ def _expire(bounds: list[int], now: datetime, progress: Progress) -> dict:
             done += batch["visitors"]
             progress("visitors", min(done, total), total)
             _yield_to_ingestion(time.monotonic() - started)
+        _paced(directory.store_sweep, connection.schema_name)
         with transaction.atomic(), connection.cursor() as cursor:
             for kind, sql in _UNLINKED.items():
                 cursor.execute(f"DELETE FROM {sql}", [now, bounds[1]])
