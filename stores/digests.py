@@ -7,6 +7,7 @@ checked against a list of guessed e-mails.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from typing import Literal
@@ -25,6 +26,38 @@ def identifier_digest(secret: str, kind: IdentifierKind, value: str) -> str:
 
 
 def identifier_digests(secrets: list[str], kind: IdentifierKind, value: str) -> list[bytes]:
-    """``identifier_digest`` of one value under many stores' secrets, as bytes."""
+    """``identifier_digest`` of one value under many stores' secrets, as bytes.
+
+    HMAC (RFC 2104) from each secret's two keyed SHA-256 states, made once per secret and
+    kept in this process: the search across a thousand stores digests the query under each
+    store's secret, and ``hmac.digest`` hashes the key pads again every time (3 ms per
+    thousand digests; 0.7 ms from the kept states). The same digests
+    (``tests/test_digests.py``)."""
     message = f"{kind}:{normalise_identifier(kind, value)}".encode()
-    return [hmac.digest(secret.encode(), message, "sha256") for secret in secrets]
+    digests = []
+    for secret in secrets:
+        inner_state, outer_state = _pads(secret)
+        inner = inner_state.copy()
+        inner.update(message)
+        outer = outer_state.copy()
+        outer.update(inner.digest())
+        digests.append(outer.digest())
+    return digests
+
+
+@functools.lru_cache(maxsize=20_000)
+def _pads(secret: str):
+    """SHA-256 states after the secret's inner and outer pads."""
+    key = secret.encode()
+    if len(key) > BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(BLOCK, b"\0")
+    return (
+        hashlib.sha256(key.translate(_INNER)),
+        hashlib.sha256(key.translate(_OUTER)),
+    )
+
+
+BLOCK = 64  # SHA-256's block size
+_INNER = bytes(x ^ 0x36 for x in range(256))
+_OUTER = bytes(x ^ 0x5C for x in range(256))

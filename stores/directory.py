@@ -58,15 +58,15 @@ def _state_has_triggers(state: str) -> bool:
     return known is not None and TRIGGERS_MIGRATION in known
 
 
-def stores_holding(query: str, stores: list) -> list:
-    """The stores, in the given order, whose schemas hold ``query``'s digest (made with
-    each store's own secret) as an e-mail, customer id or visitor id.
+def kinds_held(query: str, stores: list) -> dict:
+    """{store: the kinds ("email", "customer", "visitor") under which its schema holds
+    ``query``'s digest (made with each store's own secret)}, for the stores holding any.
 
     The digests go as one binary ``bytea`` of 32-byte digests, cut apart by the server: a
     thousand stores' three thousand digests as an array literal cost more to send and
     parse than the lookup itself. ``stores`` need ``schema_name`` and ``secret``."""
     if not stores:
-        return []
+        return {}
     secrets = [store.secret for store in stores]
     # Only an e-mail has an "@" (e-mails are checked on the way in).
     kinds = KINDS if "@" in query else ("customer", "visitor")
@@ -77,20 +77,26 @@ def stores_holding(query: str, stores: list) -> list:
         f"substring(%(blob)s FROM ((s.i::int - 1) * {width} + {k}) * 32 + 1 FOR 32)"
         for k in range(width)
     )
-    # One probe per store on the (schema OID, digest) key, its schema found by name (LIMIT 1
-    # keeps the planner from joining the whole directory instead). Without JIT: a thousand
-    # probes look costly to the planner, and compiling took 200 ms.
+    # One probe per store on the (schema OID, digest) key, its schema found by name (the
+    # LATERAL keeps the planner from joining the whole directory instead). Without JIT: a
+    # thousand probes look costly to the planner, and compiling took 200 ms.
     with transaction.atomic(), connection.prepared_cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(
-            "SELECT s.name FROM unnest(%(names)s::text[]) WITH ORDINALITY s(name, i), "
-            "LATERAL (SELECT 1 FROM pg_namespace n "
+            "SELECT s.i, hit.digest FROM unnest(%(names)s::text[]) WITH ORDINALITY s(name, i), "
+            "LATERAL (SELECT d.digest FROM pg_namespace n "
             f"JOIN {TABLE} d ON d.schema_oid = n.oid::bigint "
-            f"WHERE n.nspname = s.name AND d.digest = ANY (ARRAY[{wanted}]) LIMIT 1) hit",
+            f"WHERE n.nspname = s.name AND d.digest = ANY (ARRAY[{wanted}])) hit",
             {"names": [store.schema_name for store in stores], "blob": blob},
         )
-        holding = {name for (name,) in cursor.fetchall()}
-    return [store for store in stores if store.schema_name in holding]
+        found = cursor.fetchall()
+    held: dict = {}
+    for position, digest in found:
+        i = position - 1
+        for kind, digests in zip(kinds, per_kind, strict=True):
+            if digests[i] == bytes(digest):
+                held.setdefault(stores[i], set()).add(kind)
+    return held
 
 
 def sweep_later(cursor) -> None:

@@ -2,17 +2,17 @@
 found by its keyed digest.
 
 On one server the directory of digests in ``public`` (``stores/directory.py``) names the
-stores that hold the identifier in one indexed lookup, and only those are read. Without
-it (on Citus) every store is read, many per statement.
-
-Each store digests an identifier with its own secret, so the digests are made here per
-store (an HMAC each, about a microsecond) and every store's lookup is one branch of a
-UNION ALL on its digest indexes (``customer_email_digest_idx``, ``customer_digest_idx``,
-``visitor_digest_idx``) that returns row ids only; the few rows found are then read in one
-more statement. Substrings, prefixes and names are searched in the current
-store only (``customers/console/search.py``): across a thousand stores they would cost a
-thousand trigram lookups. On Citus each statement reads one store (a store's schema lives
-on one node).
+stores that hold the identifier, and under which kinds, in one indexed lookup; only those
+stores are read, and only the tables of the kinds found, in one statement that returns
+the rows as the page shows them. Without it (on Citus, or a store not yet migrated to the
+directory's triggers) every such store is read: each store digests an identifier with its
+own secret, so the digests are made here per store and every store's lookup is one branch
+of a UNION ALL on its digest indexes (``customer_email_digest_idx``,
+``customer_digest_idx``, ``visitor_digest_idx``) that returns row ids only; the few rows
+found are then read in one more statement. Substrings, prefixes and names are searched in
+the current store only (``customers/console/search.py``): across a thousand stores they
+would cost a thousand trigram lookups. On Citus each statement reads one store (a store's
+schema lives on one node).
 """
 
 from __future__ import annotations
@@ -39,14 +39,14 @@ def search_stores_exact(query: str, *, stores: list[Store]) -> list[StoreHits]:
     hits = {store.pk: StoreHits(store=store) for store in stores}
     if not query:
         return list(hits.values())
-    found: dict[int, list[tuple[str, int]]] = {}
     listed, unlisted = directory.split_covered(stores)
-    # Stores the directory lists are read when it names them; the others (on Citus, or
-    # during a deploy before their schema has the directory's triggers) every time.
-    named = {store.pk for store in directory.stores_holding(query, listed)} if listed else set()
-    to_read = [store for store in stores if store.pk in named] + unlisted
-    matches = _matches(query, to_read, prepare=len(unlisted) > 1)
-    for store_id, kind, pk in matches:
+    # Stores the directory lists are read when it names them, only the tables of the kinds
+    # it found; the others (on Citus, or during a deploy before their schema has the
+    # directory's triggers) every time.
+    for store_id, kind, row in _named_rows(query, directory.kinds_held(query, listed)):
+        (hits[store_id].customers if kind == "c" else hits[store_id].visitors).append(row)
+    found: dict[int, list[tuple[str, int]]] = {}
+    for store_id, kind, pk in _matches(query, unlisted, prepare=len(unlisted) > 1):
         found.setdefault(store_id, []).append((kind, pk))
     details = _details({store_id: hits[store_id].store for store_id in found}, found)
     for store_id, rows in found.items():
@@ -70,6 +70,8 @@ def _matches(query: str, stores: list[Store], *, prepare: bool) -> list[tuple[in
     the statement text of a user's stores is the same from search to search (so each
     connection plans it once). On Citus one statement per store, planned as usual.
     """
+    if not stores:
+        return []
     if on_citus():
         chunks, prepare = [[store] for store in stores], False
     else:
@@ -139,6 +141,59 @@ def _union(stores: tuple[tuple[int, str], ...]) -> str:
     return " UNION ALL ".join(branches)
 
 
+def _named_rows(query: str, named: dict) -> list[tuple[int, str, dict]]:
+    """(store id, "c" or "v", the row as the page shows it) of the stores the directory
+    named, most recently seen first per store and kind: one statement, each store's
+    branches reading only the tables of the kinds found there (a store's first read in a
+    database session costs about 2 ms per table: the planner opens its every index)."""
+    qn = connection.ops.quote_name
+    limit = HITS_PER_KIND + 1
+    branches, params = [], []
+    for store, kinds in named.items():
+        schema = qn(store.schema_name)
+        customers = f"{schema}.{qn(Customer._meta.db_table)}"
+        visitors = f"{schema}.{qn(Visitor._meta.db_table)}"
+        by = [
+            (kind, identifier_digest(store.secret, kind, query)) for kind in ("email", "customer")
+        ]
+        by = [(kind, digest) for kind, digest in by if kind in kinds]
+        if by:
+            where = " OR ".join(f"c.{kind}_digest = %s" for kind, _ in by)
+            branches.append(
+                f"(SELECT {int(store.pk)}, 'c', c.id, c.customer_ref, c.email, c.name, "
+                f"c.last_seen FROM {customers} c WHERE {where} "
+                f"ORDER BY c.last_seen DESC LIMIT {limit})"
+            )
+            params += [digest for _, digest in by]
+        if "visitor" in kinds:
+            branches.append(
+                f"(SELECT {int(store.pk)}, 'v', v.id, v.visitor_ref, vc.email, vc.customer_ref, "
+                f"v.last_seen FROM {visitors} v LEFT JOIN {customers} vc "
+                "ON vc.id = v.customer_id WHERE v.visitor_digest = %s "
+                f"ORDER BY v.last_seen DESC LIMIT {limit})"
+            )
+            params.append(identifier_digest(store.secret, "visitor", query))
+    if not branches:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(branches), params)
+        return [
+            (store_id, kind, _shown(kind, pk, ref, email, name, last_seen))
+            for store_id, kind, pk, ref, email, name, last_seen in cursor.fetchall()
+        ]
+
+
+def _shown(kind: str, pk: int, ref, email, name, last_seen) -> dict:
+    """A customer's row carries its own e-mail and name, a visitor's its customer's e-mail
+    and id (in ``name``'s place)."""
+    if kind == "c":
+        row = {"pk": pk, "customer_ref": ref, "email": email, "name": name}
+    else:
+        row = {"pk": pk, "visitor_ref": ref, "customer__customer_ref": name}
+        row["customer__email"] = email
+    return {**row, "last_seen": last_seen, "exact": True}
+
+
 def _digests(store: Store, query: str) -> list[str]:
     secret = store.secret
     return [
@@ -184,10 +239,5 @@ def _details(stores: dict[int, Store], found: dict[int, list[tuple[str, int]]]) 
         for sql, params in statements:
             cursor.execute(sql, params)
             for store_id, kind, pk, ref, email, name, last_seen in cursor.fetchall():
-                if kind == "c":
-                    row = {"pk": pk, "customer_ref": ref, "email": email, "name": name}
-                else:
-                    row = {"pk": pk, "visitor_ref": ref, "customer__customer_ref": name}
-                    row["customer__email"] = email
-                details[store_id, kind, pk] = {**row, "last_seen": last_seen, "exact": True}
+                details[store_id, kind, pk] = _shown(kind, pk, ref, email, name, last_seen)
     return details
