@@ -72,7 +72,9 @@ def create_stores(n: int, spares: int, in_account: int, say) -> tuple[list[float
 
 
 def nightly_scheduling(n: int, say) -> float:
-    """Seconds to queue the expiry task for ``n`` stores through every spread step."""
+    """Seconds to queue the expiry task through every spread step, per 10,000 stores: ``n``
+    store rows are added, and the spread covers every store in the database (the bench's
+    own ``--stores`` too), so the time is scaled by the messages actually queued."""
     account = account_create(slug=NIGHTLY_ACCOUNT, name="Bench nightly")
     Store.objects.bulk_create(
         Store(account=account, slug=f"bn-{i}", name="N", schema_name=f"store_bn_{i}")
@@ -87,7 +89,7 @@ def nightly_scheduling(n: int, say) -> float:
     seconds = time.perf_counter() - started
     say(f"  queued {sent} messages in {seconds:.2f} s")
     processes.maintenance_queue_purge()
-    return seconds
+    return seconds * 10000 / max(1, sent)
 
 
 def drop_everything(say) -> None:
@@ -261,11 +263,12 @@ def main(argv: list[str] | None = None) -> None:
         figures.append(
             _figure(
                 "nightly_schedule_s",
-                f"Scheduling nightly work for {args.nightly} stores",
+                "Scheduling nightly work, per 10,000 stores",
                 "s",
-                10 * args.nightly / 10000,
+                10,
                 nightly_scheduling(args.nightly, say),
-                "10,000 stores in 10 s (scaled to the store count)",
+                "10,000 stores in 10 s",
+                note=f"{args.nightly} store rows added to the bench's own",
             )
         )
     finally:
