@@ -132,6 +132,23 @@ def test_it_lists_exactly_the_digests_its_store_holds(store, outlet):
     check()
 
 
+def test_a_customer_without_e_mail_deleted_notes_no_empty_entry(store, in_store):
+    """Customers without an e-mail hold an empty digest, which is never an entry: also when
+    a delete notes again the e-mails other customers still hold."""
+    for ref in ("no-mail-1", "no-mail-2", "with-mail"):
+        CustomerFactory(
+            customer_ref=ref,
+            customer_digest=identifier_digest(store.secret, "customer", ref),
+            email="shared@example.com" if ref == "with-mail" else "",
+            email_digest=_digest(
+                store.secret, "email", "shared@example.com" if ref == "with-mail" else ""
+            ),
+        )
+    Customer.objects.filter(customer_ref="no-mail-1").delete()
+    assert b"" not in listed(in_store)
+    assert listed(in_store) == held(in_store)
+
+
 def test_visitor_ids_differing_by_spaces_are_one_visitor_with_one_entry(client, store, api_key):
     """A visitor's entry is dropped without looking for another holder: that holds because
     the way in strips the id, so two ids that share a digest are one visitor row."""

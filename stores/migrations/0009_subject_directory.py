@@ -61,7 +61,8 @@ BEGIN
         'SELECT DISTINCT decode(held.h, ''hex''), $1 FROM ('
         'SELECT email_digest AS h FROM %1$I.customers_customer WHERE email_digest = ANY ($2) '
         'UNION ALL SELECT customer_digest FROM %1$I.customers_customer '
-        'WHERE customer_digest = ANY ($2)) held ORDER BY 1 ON CONFLICT DO NOTHING',
+        'WHERE customer_digest = ANY ($2)) held WHERE held.h <> '''' ORDER BY 1 '
+        'ON CONFLICT DO NOTHING',
         store_schema) USING holder, hexes;
 END $$;
 
