@@ -16,9 +16,8 @@ these digests that committed while the delete waited for its entry is seen and i
 comes back; an insert that comes later waits for the deleted entry (its ``ON CONFLICT DO
 UPDATE … WHERE false`` locks an existing entry without writing it, and finds a deleted
 one's transaction to wait for) and, once the delete has committed, inserts the entry
-again. An expiry's batch of 2,000 visitors costs the delete of their 2,000 entries, about
-5 ms; a lock and a recheck per entry cost four times as much (and as an anti-join the
-recheck read the whole visitors table once per batch).
+again. Digests are never empty in the directory (a customer without an e-mail holds an
+empty one).
 
 An expiry deletes visitors by the hundred thousand: its batches set
 ``clerkgdpr.directory_swept_later`` for their transactions, so the delete triggers leave
