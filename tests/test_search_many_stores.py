@@ -134,7 +134,8 @@ def test_a_store_whose_schema_lacks_the_directory_triggers_is_read_every_time(ma
             ("customers_customer", "customer_digests_inserted"),
             ("customers_visitor", "visitor_digest_inserted"),
         ]:
-            cursor.execute(f'DROP TRIGGER {trigger} ON "{lagging.schema_name}".{table}')
+            if not on_citus():  # Citus makes no triggers (and refuses to drop one)
+                cursor.execute(f'DROP TRIGGER {trigger} ON "{lagging.schema_name}".{table}')
     Store.objects.filter(pk=lagging.pk).update(schema_state="an-older-state")
     lagging.schema_state = "an-older-state"
     connection.set_tenant(lagging)
