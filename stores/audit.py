@@ -9,28 +9,9 @@ from __future__ import annotations
 from stores.models import Account, ApiKey, AuditEvent, Store, User
 
 
-def audit_record(
-    *,
-    action: str,
-    store: Store | None = None,
-    account: Account | None = None,
-    actor: User | None = None,
-    api_key: ApiKey | None = None,
-    subject_kind: str = "",
-    subject_row_id: int | None = None,
-    detail: dict | None = None,
-) -> AuditEvent:
-    """Write one audit event (public schema). ``account`` defaults to the store's account."""
-    event = audit_event(
-        action=action,
-        store=store,
-        account=account,
-        actor=actor,
-        api_key=api_key,
-        subject_kind=subject_kind,
-        subject_row_id=subject_row_id,
-        detail=detail,
-    )
+def audit_record(**fields) -> AuditEvent:
+    """Write one audit event (public schema); ``fields`` as ``audit_event`` takes them."""
+    event = audit_event(**fields)
     event.save(force_insert=True)
     return event
 

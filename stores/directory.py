@@ -138,7 +138,7 @@ def store_sweep(schema: str) -> int:
         if swept:
             cursor.execute(
                 f"INSERT INTO {TABLE} (schema_oid, digest) SELECT %s, g.digest "
-                f"FROM clerk_swept_digests g WHERE g.digest IN ({_held_bytes(schema)}) "
+                f"FROM clerk_swept_digests g WHERE encode(g.digest, 'hex') IN ({_held(schema)}) "
                 "ORDER BY 2 ON CONFLICT DO NOTHING",
                 [oid],
             )
@@ -152,15 +152,6 @@ def _held(schema: str) -> str:
         f"SELECT email_digest AS digest FROM {qn}.customers_customer "
         f"UNION SELECT customer_digest FROM {qn}.customers_customer "
         f"UNION SELECT visitor_digest FROM {qn}.customers_visitor"
-    )
-
-
-def _held_bytes(schema: str) -> str:
-    qn = connection.ops.quote_name(schema)
-    return (
-        f"SELECT decode(email_digest, 'hex') FROM {qn}.customers_customer "
-        f"UNION ALL SELECT decode(customer_digest, 'hex') FROM {qn}.customers_customer "
-        f"UNION ALL SELECT decode(visitor_digest, 'hex') FROM {qn}.customers_visitor"
     )
 
 
