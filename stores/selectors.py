@@ -16,8 +16,8 @@ def store_notices(*, store: Store, limit: int = 3) -> QuerySet[StoreNotice]:
 
 
 # What the search reads of each readable store (an account may have a thousand): rows,
-# not models.
-StoreRef = namedtuple("StoreRef", "pk slug name schema_name secret schema_state account_id")
+# not models, and nothing the page shows (it reads those of the few stores it lists).
+StoreRef = namedtuple("StoreRef", "pk slug schema_name secret schema_state account_id")
 
 
 def store_refs(stores: QuerySet[Store]) -> list[StoreRef]:

@@ -23,6 +23,7 @@ from customers.privacy.access_log import search_access_record
 from stores.access import (
     LAST_STORE_SESSION_KEY,
     last_store_for,
+    store_access_for,
     stores_readable_by,
     stores_visible_to,
 )
@@ -39,19 +40,25 @@ def search(request: HttpRequest) -> HttpResponse:
         query = clean_query(request.GET.get("q", ""))
     except QueryRejected as rejected:
         query, context["error"] = "", str(rejected)
-    # The store used last comes first; found among the readable stores (no extra query).
+    # Unordered: sorting a thousand stores by account and name costs more than reading
+    # them, and the page lists only the stores it searched in full and those with hits
+    # (each read in order). The store used last is found among them (no extra query).
+    readable = store_refs(stores_readable_by(request.user).order_by())
     last_slug = request.session.get(LAST_STORE_SESSION_KEY)
-    readable = store_refs(stores_readable_by(request.user))
     current = next((s for s in readable if s.slug == last_slug), None)
-    readable = _current_first(readable, current)
     if query and is_dashboard_query(query):
         context["dashboards"] = _dashboards(request, current or last_store_for(request))
+    in_full = _searched_in_full(request.user, readable, current)
+    if current is not None and in_full and in_full[0].pk == current.pk:
+        # The header's store is the store used last: its access is read once, here.
+        request.store_access = store_access_for(request.user, in_full[0])
     if query:
         # Only the stores with something to show: an account may have a thousand stores.
-        context["hits"] = _as_stores([found for found in _hits(query, readable) if not found.empty])
+        found = [hits for hits in _hits(query, in_full, readable) if not hits.empty]
+        context["hits"] = _as_stores(found)
         search_access_record(actor=request.user, hits=context["hits"])
     context["found"] = bool(context["hits"])
-    context.update(query=query, searched_stores=readable)
+    context.update(query=query, searched_stores=in_full, searched_count=len(readable))
     context["current_search_store"] = current and Store(pk=current.pk)
     context["exact_elsewhere"] = len(readable) > FULL_SEARCH_STORES
     context["no_reader_role"] = not readable
@@ -65,32 +72,43 @@ def search(request: HttpRequest) -> HttpResponse:
 FULL_SEARCH_STORES = 20
 
 
-def _hits(query: str, readable: list) -> list[StoreHits]:
+def _searched_in_full(user, readable: list, current) -> list[Store]:
+    """The stores searched in full, as the page lists them (the current store first): every
+    readable store when there are few, else the current one, or the first by name."""
     if len(readable) <= FULL_SEARCH_STORES:
-        return search_stores(query, stores=_models(readable))
-    first, others = readable[:1], readable[1:]
-    return search_stores(query, stores=_models(first)) + search_stores_exact(query, stores=others)
+        stores = _models(readable)
+    elif current is not None:
+        stores = _models([current])
+    else:
+        first = stores_readable_by(user).first()
+        stores = [first] if first is not None else []
+    return sorted(stores, key=lambda s: current is None or s.pk != current.pk)
+
+
+def _hits(query: str, in_full: list[Store], readable: list) -> list[StoreHits]:
+    if len(readable) <= FULL_SEARCH_STORES:
+        return search_stores(query, stores=in_full)
+    first = {store.pk for store in in_full}
+    others = [ref for ref in readable if ref.pk not in first]
+    return search_stores(query, stores=in_full) + search_stores_exact(query, stores=others)
 
 
 def _models(refs: list) -> list[Store]:
-    """The stores of these rows, in their order (one gone meanwhile is left out)."""
-    stores = Store.objects.select_related("account").in_bulk([ref.pk for ref in refs])
-    return [stores[ref.pk] for ref in refs if ref.pk in stores]
+    """The stores of these rows by account and name (one gone meanwhile is left out)."""
+    return list(
+        Store.objects.select_related("account")
+        .filter(pk__in=[ref.pk for ref in refs])
+        .order_by("account__name", "name")
+    )
 
 
 def _as_stores(hits: list[StoreHits]) -> list[StoreHits]:
-    """The hits with a store model each: those found in stores searched exactly had a row."""
-    rows = [found.store for found in hits if not isinstance(found.store, Store)]
-    stores = {store.pk: store for store in _models(rows)} if rows else {}
-    return [
-        found if isinstance(found.store, Store) else replace(found, store=stores[found.store.pk])
-        for found in hits
-        if isinstance(found.store, Store) or found.store.pk in stores
-    ]
-
-
-def _current_first(stores: list, current) -> list:
-    return sorted(stores, key=lambda s: current is None or s.pk != current.pk)
+    """The hits with a store model each, those of the stores searched in full first, then
+    the others by account and name (their hits were found with a row of the store)."""
+    in_full = [found for found in hits if isinstance(found.store, Store)]
+    by_row = {found.store.pk: found for found in hits if not isinstance(found.store, Store)}
+    stores = _models([found.store for found in by_row.values()]) if by_row else []
+    return in_full + [replace(by_row[store.pk], store=store) for store in stores]
 
 
 def _dashboards(request: HttpRequest, current) -> list[tuple[Account, str]]:
