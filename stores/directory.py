@@ -70,7 +70,7 @@ def kinds_held(query: str, stores: list) -> dict:
     secrets = [store.secret for store in stores]
     # Only an e-mail has an "@" (e-mails are checked on the way in).
     kinds = KINDS if "@" in query else ("customer", "visitor")
-    per_kind = [identifier_digests(secrets, kind, query) for kind in kinds]
+    per_kind = identifier_digests(secrets, kinds, query)
     blob = b"".join(digest for digests in zip(*per_kind, strict=True) for digest in digests)
     width = len(kinds)
     wanted = ", ".join(
