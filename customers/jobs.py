@@ -19,6 +19,7 @@ the snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -93,12 +94,20 @@ def spread_step(task: str, *, after_id: int, chunk: int) -> tuple[int | None, in
     message each, stamped with the store's schema); (last id, or None when done; sent)."""
     name = f"{TASK_MODULE}.{task}"
     rows = _stores_after(after_id, chunk)
-    # One producer (one broker connection) for the whole chunk, not one from the pool each.
-    with current_app.producer_or_acquire() as producer:
+    # One producer (one broker connection) for the whole chunk, its messages sent in one
+    # pipeline when the transport batches (Redis: one round trip and one client for the
+    # chunk instead of a client made per message, most of a message's cost).
+    with current_app.producer_or_acquire() as producer, _batched(producer):
         for store_id, schema_name in rows:
             with schema_context(schema_name):
                 current_app.send_task(name, args=[store_id], queue="maintenance", producer=producer)
     return (rows[-1][0] if len(rows) == chunk else None), len(rows)
+
+
+def _batched(producer):
+    """The producer's publish batch (kombu 5.7), or nothing to enter where it has none."""
+    batch = getattr(producer, "batch", None)
+    return batch() if batch is not None else contextlib.nullcontext()
 
 
 def queue_backlog(queue: str = "maintenance") -> int:
