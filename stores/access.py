@@ -10,9 +10,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import BooleanField, F, Func, Q, QuerySet
+from django.db.models import BigIntegerField, BooleanField, F, Func, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -125,17 +126,28 @@ def stores_matching(user: User, query: str) -> QuerySet[Store]:
 
 
 def membership_for(user: User, store: Store) -> Membership | None:
+    """The user's membership of the store's account, if it reaches the store (one query:
+    the membership's store limits come along as an array)."""
     membership = (
         Membership.objects.filter(user=user, account_id=store.account_id)
-        .prefetch_related("stores")
+        .annotate(limited_to=_store_limits())
         .first()
     )
     if membership is None:
         return None
-    limited_to = {s.pk for s in membership.stores.all()}
-    if limited_to and store.pk not in limited_to:
+    if membership.limited_to and store.pk not in membership.limited_to:
         return None
     return membership
+
+
+def _store_limits() -> RawSQL:
+    """The stores a membership is limited to (empty: every store of its account), for a
+    query on memberships."""
+    qn = connection.ops.quote_name
+    limits = qn(Membership.stores.through._meta.db_table)
+    membership_id = f"{qn(Membership._meta.db_table)}.{qn('id')}"
+    sql = f"ARRAY(SELECT l.store_id FROM {limits} l WHERE l.membership_id = {membership_id})"
+    return RawSQL(sql, (), output_field=ArrayField(BigIntegerField()))  # noqa: S611
 
 
 def live_support_grant(user: User, store: Store) -> SupportGrant | None:

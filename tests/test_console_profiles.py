@@ -223,12 +223,12 @@ def test_it_renders_a_profile_with_a_fixed_number_of_queries(
     connection.set_schema_to_public()
     login(client, bob)
     client.get(f"/s/{store.slug}/")  # the last store is remembered: no session write below
-    # 18 queries: session, user, store, membership (+ its store limits), store schema;
+    # 17 queries: session, user, store, membership (its store limits with it), store schema;
     # customer, its visitors; one query for every count; one page each of visitors, orders
     # (+ their lines), clicks, content views, page views; the access-log row; the header's
     # store menu and the account menu's accounts. The session is still on the public
     # schema from the request before (no SET for it). The same for 1 and 200 events.
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(17):
         response = client.get(f"/s/{store.slug}/customer/C-fixed/")
     assert response.status_code == 200
 

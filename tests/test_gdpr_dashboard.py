@@ -351,9 +351,9 @@ def make_account_with_stores(n: int, owner) -> Account:
 # user, account, membership, membership's store limits, stores (+inventory), their
 # products, last retention runs, last backups, sub-processors, their products, catalogue
 # changes, requests, access log, support grants, the header's store menu, the account
-# menu's accounts, and the membership and its store limits for the store navigation (the
-# store used last stays in the header).
-DASHBOARD_QUERIES = 19
+# menu's accounts, and the membership (its store limits with it) for the store navigation
+# (the store used last stays in the header).
+DASHBOARD_QUERIES = 18
 
 
 @pytest.mark.parametrize("n_stores", [1, 50])
