@@ -183,6 +183,15 @@ def main(argv: list[str] | None = None) -> None:
                 detail={"p50": statistics.median(pages["search"])},
             ),
             _figure(
+                "account_search_live_p95_ms",
+                f"The same searches as the header's box sends them (htmx), {n} stores, p95",
+                "ms",
+                None,
+                percentile(pages["search_live"], 0.95),
+                note="the results only, no page around them",
+                detail={"p50": statistics.median(pages["search_live"])},
+            ),
+            _figure(
                 "account_store_page_ms",
                 "A store page with the store menu (median)",
                 "ms",

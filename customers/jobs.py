@@ -27,6 +27,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+from kombu.exceptions import KombuError
 
 from clerkgdpr import shared_redis
 from stores.models import Store
@@ -94,19 +95,30 @@ def spread_step(task: str, *, after_id: int, chunk: int) -> tuple[int | None, in
     message each, stamped with the store's schema); (last id, or None when done; sent)."""
     name = f"{TASK_MODULE}.{task}"
     rows = _stores_after(after_id, chunk)
-    # One producer (one broker connection) for the whole chunk, its messages sent in one
-    # pipeline when the transport batches (Redis: one round trip and one client for the
-    # chunk instead of a client made per message, most of a message's cost).
-    with current_app.producer_or_acquire() as producer, _batched(producer):
-        for store_id, schema_name in rows:
-            with schema_context(schema_name):
-                current_app.send_task(name, args=[store_id], queue="maintenance", producer=producer)
+    try:
+        _send_chunk(name, rows, batched=True)
+    except KombuError:
+        # A failed pipeline may have delivered part of the chunk: all of it again, one
+        # message at a time under Celery's publish retries (the tasks are idempotent).
+        log.warning("nightly spread: batched send failed, sending one by one", exc_info=True)
+        _send_chunk(name, rows, batched=False)
     return (rows[-1][0] if len(rows) == chunk else None), len(rows)
 
 
-def _batched(producer):
-    """The producer's publish batch (kombu 5.7), or nothing to enter where it has none."""
-    batch = getattr(producer, "batch", None)
+def _send_chunk(name: str, rows: list, *, batched: bool) -> None:
+    """One message per (store id, schema) row, each stamped with its store's schema. One
+    producer (one broker connection) for the chunk; ``batched``: its messages in one Redis
+    pipeline (kombu's publish batch: one round trip and one client for the chunk instead of
+    a Redis client made per message, most of a message's cost)."""
+    with current_app.producer_or_acquire() as producer, _batch(producer, batched):
+        for store_id, schema_name in rows:
+            with schema_context(schema_name):
+                current_app.send_task(name, args=[store_id], queue="maintenance", producer=producer)
+
+
+def _batch(producer, batched: bool):
+    """The producer's publish batch (kombu 5.7), or nothing to enter."""
+    batch = getattr(producer, "batch", None) if batched else None
     return batch() if batch is not None else contextlib.nullcontext()
 
 

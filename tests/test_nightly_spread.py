@@ -6,8 +6,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from celery import current_app
 from django.db import connection
 from django.utils import timezone
+from kombu.exceptions import BatchPublishError
+from kombu.transport.redis import PublishBatch
 
 from customers import jobs
 from gdpr_dashboard.models import InventorySnapshot
@@ -67,3 +70,37 @@ def test_a_step_sends_one_chunk_and_names_where_to_go_on(db, store, outlet, fore
     ]
     assert jobs._stores_after(ids[1], 5) == [(ids[2], Store.objects.get(pk=ids[2]).schema_name)]
     assert jobs.queue_backlog("no-such-queue-here") == 0
+
+
+def test_a_chunk_whose_batched_send_fails_is_sent_again_one_by_one(
+    db, store, outlet, foreign_store, monkeypatch
+):
+    """The chunk goes to Redis in one pipeline; when that fails (delivery uncertain), every
+    message of the chunk is sent again on its own, under Celery's publish retries."""
+    flush = PublishBatch.flush
+    failures = []
+
+    def failing_once(batch):
+        if not failures:
+            failures.append(batch)
+            batch.discard()
+            raise BatchPublishError("Redis publish batch failed; delivery is uncertain")
+        return flush(batch)
+
+    sent = []
+    send_task = current_app.send_task
+
+    def counted(name, *args, **kwargs):
+        sent.append(kwargs["args"][0])
+        return send_task(name, *args, **kwargs)
+
+    monkeypatch.setattr(PublishBatch, "flush", failing_once)
+    monkeypatch.setattr(current_app, "send_task", counted)
+    try:
+        jobs.spread_step("retention_expire_store", after_id=0, chunk=3)
+    finally:  # no worker of another test gets them
+        with current_app.connection_for_write() as conn:
+            conn.default_channel.queue_purge("maintenance")
+    ids = sorted([store.pk, outlet.pk, foreign_store.pk])
+    assert failures  # the batch was tried, and failed
+    assert sent == ids + ids  # in the batch, then each again on its own

@@ -40,21 +40,23 @@ def search(request: HttpRequest) -> HttpResponse:
         query = clean_query(request.GET.get("q", ""))
     except QueryRejected as rejected:
         query, context["error"] = "", str(rejected)
-    # Unordered: sorting a thousand stores by account and name costs more than reading
-    # them, and the page lists only the stores it searched in full and those with hits
-    # (each read in order). The store used last is found among them (no extra query).
-    readable = store_refs(stores_readable_by(request.user).order_by())
+    # By id, not by account and name: sorting a thousand stores by name costs more than
+    # reading them, and the page lists only the stores it searched in full and those with
+    # hits (each read in order); by id, the statements of a user's stores read the same
+    # from search to search (prepared plans). The store used last is found among them.
+    readable = store_refs(stores_readable_by(request.user).order_by("pk"))
     last_slug = request.session.get(LAST_STORE_SESSION_KEY)
     current = next((s for s in readable if s.slug == last_slug), None)
     if query and is_dashboard_query(query):
         context["dashboards"] = _dashboards(request, current or last_store_for(request))
     in_full = _searched_in_full(request.user, readable, current)
-    if current is not None and in_full and in_full[0].pk == current.pk:
-        # The header's store is the store used last: its access is read once, here.
+    if not request.htmx and current is not None and in_full and in_full[0].pk == current.pk:
+        # The header's store is the store used last: its access is read once, here (the
+        # live results of the header's box have no header).
         request.store_access = store_access_for(request.user, in_full[0])
     if query:
         # Only the stores with something to show: an account may have a thousand stores.
-        found = [hits for hits in _hits(query, in_full, readable) if not hits.empty]
+        found = [hits for hits in _hits(query, in_full, readable, current) if not hits.empty]
         context["hits"] = _as_stores(found)
         search_access_record(actor=request.user, hits=context["hits"])
     context["found"] = bool(context["hits"])
@@ -77,19 +79,21 @@ def _searched_in_full(user, readable: list, current) -> list[Store]:
     readable store when there are few, else the current one, or the first by name."""
     if len(readable) <= FULL_SEARCH_STORES:
         stores = _models(readable)
-    elif current is not None:
-        stores = _models([current])
-    else:
-        first = stores_readable_by(user).first()
-        stores = [first] if first is not None else []
+    else:  # the current store, unless it was deleted meanwhile
+        stores = _models([current]) if current is not None else []
+        if not stores:
+            first = stores_readable_by(user).first()
+            stores = [first] if first is not None else []
     return sorted(stores, key=lambda s: current is None or s.pk != current.pk)
 
 
-def _hits(query: str, in_full: list[Store], readable: list) -> list[StoreHits]:
+def _hits(query: str, in_full: list[Store], readable: list, current) -> list[StoreHits]:
     if len(readable) <= FULL_SEARCH_STORES:
         return search_stores(query, stores=in_full)
-    first = {store.pk for store in in_full}
-    others = [ref for ref in readable if ref.pk not in first]
+    # Neither the stores searched in full nor the store used last (gone if it is not
+    # among them: deleted since the readable stores were read).
+    skipped = {store.pk for store in in_full} | {current.pk if current else None}
+    others = [ref for ref in readable if ref.pk not in skipped]
     return search_stores(query, stores=in_full) + search_stores_exact(query, stores=others)
 
 
