@@ -76,7 +76,7 @@ def _member_of(user: User, roles: list[str] | None = None) -> Q:
     stores, the arrays 0.5 ms). The two subqueries are SQL made once per process: built
     as querysets they cost more than the query runs (every console page reads through
     here, the header's store menu too)."""
-    accounts, stores = _membership_arrays()
+    accounts, stores, _ = _membership_sql()
     role_any = [] if roles is None else list(roles)
     params = (user.pk, roles is None, role_any)
     # Fixed SQL (table names from the models), the user's id and roles as parameters.
@@ -86,7 +86,9 @@ def _member_of(user: User, roles: list[str] | None = None) -> Q:
 
 
 @functools.cache
-def _membership_arrays() -> tuple[str, str]:
+def _membership_sql() -> tuple[str, str, str]:
+    """(the accounts a user's unlimited memberships reach, the stores their limited ones
+    list, a membership's own store limits for a query on memberships), as SQL arrays."""
     qn = connection.ops.quote_name
     membership = qn(Membership._meta.db_table)
     limits = qn(Membership.stores.through._meta.db_table)
@@ -99,7 +101,8 @@ def _membership_arrays() -> tuple[str, str]:
         f"ARRAY(SELECT l.store_id FROM {limits} l JOIN {membership} m ON m.id = "
         f"l.membership_id WHERE {of_user})"
     )
-    return accounts, stores
+    own_limits = f"ARRAY(SELECT l.store_id FROM {limits} l WHERE l.membership_id = {membership}.id)"
+    return accounts, stores, own_limits
 
 
 class _AnyOf(Func):
@@ -128,9 +131,11 @@ def stores_matching(user: User, query: str) -> QuerySet[Store]:
 def membership_for(user: User, store: Store) -> Membership | None:
     """The user's membership of the store's account, if it reaches the store (one query:
     the membership's store limits come along as an array)."""
+    _, _, own_limits = _membership_sql()
+    limited_to = RawSQL(own_limits, (), output_field=ArrayField(BigIntegerField()))  # noqa: S611
     membership = (
         Membership.objects.filter(user=user, account_id=store.account_id)
-        .annotate(limited_to=_store_limits())
+        .annotate(limited_to=limited_to)
         .first()
     )
     if membership is None:
@@ -138,16 +143,6 @@ def membership_for(user: User, store: Store) -> Membership | None:
     if membership.limited_to and store.pk not in membership.limited_to:
         return None
     return membership
-
-
-def _store_limits() -> RawSQL:
-    """The stores a membership is limited to (empty: every store of its account), for a
-    query on memberships."""
-    qn = connection.ops.quote_name
-    limits = qn(Membership.stores.through._meta.db_table)
-    membership_id = f"{qn(Membership._meta.db_table)}.{qn('id')}"
-    sql = f"ARRAY(SELECT l.store_id FROM {limits} l WHERE l.membership_id = {membership_id})"
-    return RawSQL(sql, (), output_field=ArrayField(BigIntegerField()))  # noqa: S611
 
 
 def live_support_grant(user: User, store: Store) -> SupportGrant | None:

@@ -49,7 +49,7 @@ def search(request: HttpRequest) -> HttpResponse:
     current = next((s for s in readable if s.slug == last_slug), None)
     if query and is_dashboard_query(query):
         context["dashboards"] = _dashboards(request, current or last_store_for(request))
-    in_full = _searched_in_full(request.user, readable, current)
+    in_full = _searched_in_full(request.user, readable, current) if query else []
     if not request.htmx and current is not None and in_full and in_full[0].pk == current.pk:
         # The header's store is the store used last: its access is read once, here (the
         # live results of the header's box have no header).
