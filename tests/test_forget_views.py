@@ -74,6 +74,11 @@ def test_the_status_page_polls_until_done_then_shows_counts(client, alice, store
     assert 'hx-trigger="every 1s"' in page.content.decode()
     assert "remains in backups until they expire (30 days)" in page.content.decode()
     assert page["Vary"].count("HX-Request") == 1
+    # Without JavaScript the page reloads itself; the polled fragment never carries that
+    # refresh (htmx would insert it live and the page would reload every 2 s).
+    assert '<meta http-equiv="refresh"' in page.content.decode()
+    open_fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert 'hx-trigger="every 1s"' in open_fragment and "refresh" not in open_fragment
     forget_execute(request=request)
     fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert fragment.lstrip().startswith('<section id="request-status"')
