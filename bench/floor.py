@@ -7,7 +7,7 @@
 - a step load of ``/v2/log/click`` (200 req/s more per step) up to the first step whose
   p95 passes 20 ms or that has errors: the highest rate that held is the figure.
 
-Both start on a settled database (``_settle``): the measurements before this one delete
+Both start on a settled database (``bench.settle``): the measurements before this one delete
 and write a lot, and autovacuum or a checkpoint in the middle of a step measures them.
 """
 
@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import json
 import statistics
-import time
 from urllib.parse import quote
 
 from django.db import connection
 
 from bench.processes import load_from_second_process
 from bench.report import Figure
+from bench.settle import settle_database
 from bench.urls import FLOOR_TABLE
 from customers.api.keys import api_key_create
-from stores.schemas import on_citus
 
 STEP_P95_MS = 20.0
 
@@ -77,7 +76,7 @@ def floor(run) -> list[Figure]:
     post_body = json.dumps({"key": key, "product": 0, "visitor": "v-post-NNN"})
     post_body = post_body.replace(": 0,", ": {n},").replace("NNN", "{n}")
     try:
-        _settle()
+        settle_database()
         floors, clicks, gets, posts = [], [], [], []
         for _ in range(run.runs):
             floors.append(_load(run, "/bench/floor?n={n}", rate=200, seconds=seconds)["p95_ms"])
@@ -104,33 +103,9 @@ def floor(run) -> list[Figure]:
     return [ratio, jsonp, steps]
 
 
-def _settle(timeout: float = 120) -> None:
-    """A settled database before a load: the earlier measurements' deletes vacuumed (else
-    autovacuum takes a core in the middle of a step) and a checkpoint behind (else every
-    page's first change after it writes a full page image to the WAL)."""
-    busy = (
-        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
-        "AND datname = current_database()"
-    )
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(busy)
-            working = cursor.fetchone()[0]
-            if on_citus():  # the store's tables live on the workers
-                cursor.execute("SELECT result FROM run_command_on_workers(%s)", [busy])
-                working += sum(int(result) for (result,) in cursor.fetchall())
-            if not working:
-                break
-            time.sleep(1)
-        cursor.execute("CHECKPOINT")
-        if on_citus():
-            cursor.execute("SELECT success FROM run_command_on_workers('CHECKPOINT')")
-
-
 def _step_load(run, template: str, *, seconds: float) -> tuple[float, dict]:
     held, seen = 0.0, {}
-    _settle()
+    settle_database()
     for rate in range(200, 2001, 200):
         try:
             result = _load(run, template, rate=rate, seconds=seconds)

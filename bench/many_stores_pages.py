@@ -5,6 +5,8 @@ of an exact e-mail or id across all of them.
 Timed in process through Django's test client (the view, its queries and the template,
 no HTTP), logged in as the account's owner, after one warm-up request each; what is loaded
 by then is frozen for the garbage collector, as the web process does (clerkgdpr/wsgi.py).
+With production's settings (``DEBUG`` off: no query log, no template debug information),
+on a settled database (no autovacuum at work, a checkpoint behind).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import statistics
 import time
 
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
+from bench.settle import settle_database
 from bench.stats import percentile
 from customers.models import Customer, Visitor
 from gdpr_dashboard.models import InventorySnapshot
@@ -80,6 +83,13 @@ def measure(account: Account, say) -> dict[str, list[float]]:
     Membership.objects.get_or_create(user=owner, account=account, defaults={"role": Role.OWNER})
     say(f"  {PEOPLE} people in {len(stores)} stores …")
     emails = _people(stores)
+    settle_database()
+    with override_settings(DEBUG=False):
+        return _console(account, stores, emails, say)
+
+
+def _console(account: Account, stores: list[Store], emails: list[str], say) -> dict:
+    owner = User.objects.get(email=OWNER)
     client = Client()
     client.force_login(owner)
     client.get("/healthz")  # the URLconf and the apps loaded, then frozen as in clerkgdpr/wsgi.py

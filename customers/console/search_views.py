@@ -49,15 +49,14 @@ def search(request: HttpRequest) -> HttpResponse:
     current = next((s for s in readable if s.slug == last_slug), None)
     if query and is_dashboard_query(query):
         context["dashboards"] = _dashboards(request, current or last_store_for(request))
-    in_full = _searched_in_full(request.user, readable, current) if query else []
+    in_full, hits = _search(query, request.user, readable, current) if query else ([], [])
     if not request.htmx and current is not None and in_full and in_full[0].pk == current.pk:
         # The header's store is the store used last: its access is read once, here (the
         # live results of the header's box have no header).
         request.store_access = store_access_for(request.user, in_full[0])
     if query:
         # Only the stores with something to show: an account may have a thousand stores.
-        found = [hits for hits in _hits(query, in_full, readable, current) if not hits.empty]
-        context["hits"] = _as_stores(found)
+        context["hits"] = _found(hits)
         search_access_record(actor=request.user, hits=context["hits"])
     context["found"] = bool(context["hits"])
     context.update(query=query, searched_stores=in_full, searched_count=len(readable))
@@ -74,45 +73,51 @@ def search(request: HttpRequest) -> HttpResponse:
 FULL_SEARCH_STORES = 20
 
 
-def _searched_in_full(user, readable: list, current) -> list[Store]:
-    """The stores searched in full, as the page lists them (the current store first): every
-    readable store when there are few, else the current one, or the first by name."""
+def _search(query: str, user, readable: list, current) -> tuple[list[Store], list[StoreHits]]:
+    """(the stores searched in full, the current one first; the hits of every store searched,
+    those of the stores searched in full first, then the others by account and name).
+
+    Up to ``FULL_SEARCH_STORES`` every readable store is searched in full. Beyond, the store
+    used last (else the first by name) in full and the others for the exact identifier,
+    before any store is read as a model: the store used last and the few stores with hits
+    are then read in one statement, in the page's order."""
     if len(readable) <= FULL_SEARCH_STORES:
-        stores = _models(readable)
-    else:  # the current store, unless it was deleted meanwhile
-        stores = _models([current]) if current is not None else []
-        if not stores:
-            first = stores_readable_by(user).first()
-            stores = [first] if first is not None else []
+        in_full = _current_first(_models(readable), current)
+        return in_full, search_stores(query, stores=in_full)
+    if current is None:
+        first = stores_readable_by(user).first()
+        in_full = [first] if first is not None else []
+        others = [ref for ref in readable if first is None or ref.pk != first.pk]
+        found = _found(search_stores_exact(query, stores=others))
+        models = _models([hits.store for hits in found])
+    else:
+        others = [ref for ref in readable if ref.pk != current.pk]
+        found = _found(search_stores_exact(query, stores=others))
+        models = _models([current, *(hits.store for hits in found)])
+        # Gone if deleted since the readable stores were read: then no store in full.
+        in_full = [store for store in models if store.pk == current.pk]
+    by_pk = {hits.store.pk: hits for hits in found}
+    exact = [replace(by_pk[store.pk], store=store) for store in models if store.pk in by_pk]
+    return in_full, search_stores(query, stores=in_full) + exact
+
+
+def _current_first(stores: list[Store], current) -> list[Store]:
     return sorted(stores, key=lambda s: current is None or s.pk != current.pk)
 
 
-def _hits(query: str, in_full: list[Store], readable: list, current) -> list[StoreHits]:
-    if len(readable) <= FULL_SEARCH_STORES:
-        return search_stores(query, stores=in_full)
-    # Neither the stores searched in full nor the store used last (gone if it is not
-    # among them: deleted since the readable stores were read).
-    skipped = {store.pk for store in in_full} | {current.pk if current else None}
-    others = [ref for ref in readable if ref.pk not in skipped]
-    return search_stores(query, stores=in_full) + search_stores_exact(query, stores=others)
+def _found(hits: list[StoreHits]) -> list[StoreHits]:
+    return [found for found in hits if not found.empty]
 
 
 def _models(refs: list) -> list[Store]:
     """The stores of these rows by account and name (one gone meanwhile is left out)."""
+    if not refs:
+        return []
     return list(
         Store.objects.select_related("account")
         .filter(pk__in=[ref.pk for ref in refs])
         .order_by("account__name", "name")
     )
-
-
-def _as_stores(hits: list[StoreHits]) -> list[StoreHits]:
-    """The hits with a store model each, those of the stores searched in full first, then
-    the others by account and name (their hits were found with a row of the store)."""
-    in_full = [found for found in hits if isinstance(found.store, Store)]
-    by_row = {found.store.pk: found for found in hits if not isinstance(found.store, Store)}
-    stores = _models([found.store for found in by_row.values()]) if by_row else []
-    return in_full + [replace(by_row[store.pk], store=store) for store in stores]
 
 
 def _dashboards(request: HttpRequest, current) -> list[tuple[Account, str]]:
