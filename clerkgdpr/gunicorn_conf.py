@@ -76,7 +76,8 @@ def _printed(log_format: str) -> tuple[str, ...]:
 
 
 logger_class = RedactingLogger
-worker_class = "sync"
+# gunicorn's sync worker, woken alone for each new connection (clerkgdpr/gunicorn_worker.py).
+worker_class = "clerkgdpr.gunicorn_worker.ExclusiveSyncWorker"
 timeout = 60
 # Access log on stdout unless told otherwise (GUNICORN_ACCESS_LOG=/path, or "" for none).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None

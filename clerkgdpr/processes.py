@@ -33,7 +33,8 @@ def free_port() -> int:
 
 
 def gunicorn_command(*, port: int, workers: int = 2, host: str = "127.0.0.1") -> list[str]:
-    """gunicorn with our settings (redacting access log, sync workers) on ``host:port``."""
+    """gunicorn with our settings (redacting access log, sync workers woken one at a time) on
+    ``host:port``."""
     return [
         sys.executable,
         "-m",
