@@ -85,11 +85,10 @@ def measure(account: Account, say) -> dict[str, list[float]]:
     emails = _people(stores)
     settle_database()
     with override_settings(DEBUG=False):
-        return _console(account, stores, emails, say)
+        return _console(owner, account, stores, emails, say)
 
 
-def _console(account: Account, stores: list[Store], emails: list[str], say) -> dict:
-    owner = User.objects.get(email=OWNER)
+def _console(owner: User, account: Account, stores: list[Store], emails: list[str], say) -> dict:
     client = Client()
     client.force_login(owner)
     client.get("/healthz")  # the URLconf and the apps loaded, then frozen as in clerkgdpr/wsgi.py

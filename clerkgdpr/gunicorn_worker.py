@@ -42,9 +42,7 @@ class ExclusiveSyncWorker(SyncWorker):
             return super().wait(timeout)
         self.notify()
         try:
-            events = self._poller.poll(timeout)
-        except InterruptedError:
-            return self.sockets
+            events = self._poller.poll(timeout)  # retried by Python when a signal interrupts
         except OSError as e:
             if e.errno == errno.EBADF:
                 if self.nr < 0:

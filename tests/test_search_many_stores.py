@@ -154,8 +154,9 @@ def test_the_page_reads_in_a_fixed_number_of_queries(client, many):
     directory lookup (in a transaction, here a savepoint: jit off, lookup); the rows of the
     stores it names; their models with the current store's (one statement); the current
     store's access (membership with its store limits); its full search (schema, customers,
-    visitors, back to public); the audit rows; the header's store menu and account menu. The live
-    results (htmx) have no header, so neither its queries nor the current store's access."""
+    visitors, back to public); the audit rows; the header's store menu and account menu.
+    The live results (htmx) have no header, so neither its queries nor the current store's
+    access."""
     owner, stores = many
     login(client, owner)
     session = client.session

@@ -82,27 +82,18 @@ def _search(query: str, user, readable: list, current) -> tuple[list[Store], lis
     before any store is read as a model: the store used last and the few stores with hits
     are then read in one statement, in the page's order."""
     if len(readable) <= FULL_SEARCH_STORES:
-        in_full = _current_first(_models(readable), current)
+        in_full = sorted(_models(readable), key=lambda s: current is None or s.pk != current.pk)
         return in_full, search_stores(query, stores=in_full)
-    if current is None:
-        first = stores_readable_by(user).first()
-        in_full = [first] if first is not None else []
-        others = [ref for ref in readable if first is None or ref.pk != first.pk]
-        found = _found(search_stores_exact(query, stores=others))
-        models = _models([hits.store for hits in found])
-    else:
-        others = [ref for ref in readable if ref.pk != current.pk]
-        found = _found(search_stores_exact(query, stores=others))
-        models = _models([current, *(hits.store for hits in found)])
-        # Gone if deleted since the readable stores were read: then no store in full.
-        in_full = [store for store in models if store.pk == current.pk]
+    # The store used last, else the first by name; gone if deleted since the readable
+    # stores were read (then no store is searched in full).
+    anchor = current or stores_readable_by(user).first()
+    others = [ref for ref in readable if anchor is None or ref.pk != anchor.pk]
+    found = _found(search_stores_exact(query, stores=others))
+    models = _models([*([anchor] if anchor is not None else []), *(h.store for h in found)])
+    in_full = [store for store in models if anchor is not None and store.pk == anchor.pk]
     by_pk = {hits.store.pk: hits for hits in found}
     exact = [replace(by_pk[store.pk], store=store) for store in models if store.pk in by_pk]
     return in_full, search_stores(query, stores=in_full) + exact
-
-
-def _current_first(stores: list[Store], current) -> list[Store]:
-    return sorted(stores, key=lambda s: current is None or s.pk != current.pk)
 
 
 def _found(hits: list[StoreHits]) -> list[StoreHits]:
