@@ -1,7 +1,7 @@
 """Live ingestion while the nightly expiry runs over many stores (``python -m bench.stores``).
 
 Every store of the account gets visitors whose last visit is past any retention bound
-(with page views), so each store's expiry deletes something. gunicorn (2 sync workers) and
+(with page views), so each store's expiry deletes something. gunicorn (as the product runs it) and
 one Celery worker start; clicks on one store at 100 req/s come from a second process: a
 window before, the whole spread long, a window after. The spread is the product's own
 (``jobs.send_spread``: steps of ``NIGHTLY_CHUNK`` stores, each postponed while more than

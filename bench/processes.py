@@ -14,6 +14,7 @@ import psutil
 from celery import current_app
 from django.conf import settings
 
+from clerkgdpr import gunicorn_conf
 from clerkgdpr.processes import start_celery, start_gunicorn, stop_process, worker_args
 
 
@@ -43,9 +44,10 @@ def _env() -> dict:
 
 
 class Web:
-    """gunicorn with 2 sync workers (the target machine: 2 cores, 2 workers)."""
+    """gunicorn as the product runs it: ``WEB_CONCURRENCY`` sync workers (3 unless set;
+    clerkgdpr/gunicorn_conf.py)."""
 
-    def __init__(self, port: int, log_dir: Path, workers: int = 2):
+    def __init__(self, port: int, log_dir: Path, workers: int = gunicorn_conf.workers):
         self.port = port
         # bench.settings: the product's URLs plus the floor view (bench/urls.py).
         env = {**_env(), "DJANGO_SETTINGS_MODULE": "bench.settings"}

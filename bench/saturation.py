@@ -77,7 +77,7 @@ def main() -> None:
             run = subprocess.run(
                 [
                     sys.executable, "-m", "bench.load", "--port", str(port),
-                    "--rate", str(rate), "--seconds", str(args.seconds), "--threads", "64",
+                    "--rate", str(rate), "--seconds", str(args.seconds),
                     "--path-template",
                     f"/v2/log/click?key={key}&product={{n}}&visitor=v-sat-{{n}}",
                 ],
