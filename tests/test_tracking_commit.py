@@ -23,7 +23,7 @@ from tests.conftest import database_url
 
 pytestmark = pytest.mark.slow
 
-CALLS = 60
+CALLS = 80
 
 
 def _wal_syncs() -> int:
@@ -32,18 +32,23 @@ def _wal_syncs() -> int:
         return cursor.fetchone()[0]
 
 
-def _server_gone() -> None:
-    """The server's sessions have ended (a session adds its counts to pg_stat_wal as it ends)."""
-    deadline = time.monotonic() + 15
+def _sessions() -> set[int]:
     with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0] == 0:
-                return
-            time.sleep(0.1)
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def _server_gone(earlier: set[int]) -> None:
+    """The server's sessions (those not open before it started) have ended: a session adds
+    its counts to pg_stat_wal as it ends."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if not _sessions() - earlier:
+            return
+        time.sleep(0.1)
     raise AssertionError("the server's database sessions did not end")
 
 
@@ -56,6 +61,7 @@ def _syncs_while_answering(tmp_path, path: str, queries: list[dict]) -> int:
         "ALLOWED_HOSTS": "127.0.0.1",
         "API_RATE_LIMIT_REQUESTS": "0",
     }
+    earlier = _sessions()
     proc = start_gunicorn(port=port, env=env, log_path=tmp_path / "web.log", workers=1)
     try:
         before = _wal_syncs()
@@ -67,7 +73,7 @@ def _syncs_while_answering(tmp_path, path: str, queries: list[dict]) -> int:
             conn.close()
     finally:
         stop_process(proc, timeout=10)
-    _server_gone()
+    _server_gone(earlier)
     return _wal_syncs() - before
 
 
@@ -99,7 +105,7 @@ def test_a_visitors_click_commits_without_waiting_for_the_disk(
         stored = Click.objects.filter(visitor__visitor_ref__startswith="anon-").count()
         connection.set_schema_to_public()
     assert stored == CALLS
-    assert not_waited < CALLS // 4, (not_waited, waited)
+    assert not_waited < waited // 4, (not_waited, waited)
 
 
 def test_the_relaxed_commit_never_outlives_the_call(store, api_key):
