@@ -30,9 +30,9 @@ from customers.api.keys import api_key_create
 STEP_P95_MS = 20.0
 
 
-def _load(run, template: str, *, rate: float, seconds: float) -> dict:
+def _load(run, template: str, *, rate: float, seconds: float, extra=()) -> dict:
     result = load_from_second_process(
-        port=run.web.port, template=template, rate=rate, seconds=seconds
+        port=run.web.port, template=template, rate=rate, seconds=seconds, extra=list(extra)
     )
     if result["errors"]:
         raise RuntimeError(f"{template.split('?')[0]} errors: {result}")
@@ -44,11 +44,7 @@ def _side_by_side(run, shapes: list[tuple[str, str]], *, rate: float, seconds: f
     window: the p95 of each."""
     extra = [f"--path-template={template}" for template, _ in shapes[1:]]
     extra += [f"--post-body-template={body}" for _, body in shapes]
-    result = load_from_second_process(
-        port=run.web.port, template=shapes[0][0], rate=rate, seconds=seconds, extra=extra
-    )
-    if result["errors"]:
-        raise RuntimeError(f"errors under load: {result}")
+    result = _load(run, shapes[0][0], rate=rate, seconds=seconds, extra=extra)
     return [shape["p95_ms"] for shape in result["shapes"]]
 
 

@@ -108,16 +108,13 @@ def test_a_visitors_click_commits_without_waiting_for_the_disk(
     assert not_waited < waited // 4, (not_waited, waited)
 
 
-def test_the_relaxed_commit_never_outlives_the_call(store, api_key):
-    """Inside a caller's transaction (as every test runs) the call leaves the setting alone,
-    and on a connection of its own it holds for the call's statement only."""
-    from django.test import Client
-
+def test_a_click_inside_a_callers_transaction_leaves_its_durability_alone(client, api_key):
+    """Every test runs in a transaction: the click's statement must not relax all of it."""
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         setting = cursor.fetchone()[0]
     query = {"key": api_key.api_key.key, "product": "1", "visitor": "v-in-transaction"}
-    assert Client().get("/v2/log/click", query).status_code == 200
+    assert client.get("/v2/log/click", query).status_code == 200
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == setting

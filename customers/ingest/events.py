@@ -175,7 +175,7 @@ def _browsing_event_write(store, e, suppressed: Suppressed, result: IngestResult
 # last fraction of a second of such events (wal_writer_delay, 0.2 s by default, three
 # times at most), never half of one; everything else (orders, customers, e-mails, batches,
 # forgets) still waits for the disk. Waiting cost a tracking call one WAL flush each,
-# serialised among all calls: what limited their rate (README "Store API › Speed").
+# serialised among all calls: what limited their rate (README "Store API").
 _ASYNC_COMMIT = " WHERE set_config('synchronous_commit', 'off', true) = 'off'"
 
 
